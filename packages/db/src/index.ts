@@ -1,1 +1,51 @@
-export {};
+export { readDbConfig, type DbConfig } from './db-config.js';
+export { createDb, type Db } from './db.js';
+export { BatchRepository, type CreateBatchInput, type BatchProgress } from './batch-repository.js';
+export { AudioFileRepository, type FileResultInput, type FileResult } from './audio-file-repository.js';
+export { FailureRepository, FAILURE_STAGES, type FailureInput } from './failure-repository.js';
+export {
+  ReviewerRepository,
+  RA_ROLES,
+  type CreateUserInput,
+  type SubmitLabelInput,
+  type RaQueueItem,
+} from './reviewer-repository.js';
+export {
+  MonitoringQueries,
+  type StatusCount,
+  type StuckBatch,
+  type FailureReasonCount,
+  type HourlyCount,
+  type HostCount,
+  type LatencyPercentiles,
+  type NoonTargetReport,
+  type FlaggedWaiting,
+  type OldestUnreviewed,
+  type FileWithoutOpusKey,
+  type PolicyLabelRate,
+  type ReviewerDayCount,
+} from './monitoring-queries.js';
+export {
+  DbInputError,
+  BatchNotFoundError,
+  BatchStateError,
+  ConflictingRecordError,
+  AudioFileNotFoundError,
+  UsernameTakenError,
+} from './errors.js';
+export {
+  PrismaClient,
+  Prisma,
+  BatchStatus,
+  FailureStage,
+  RaRole,
+  RaAssignmentStatus,
+  type Batch,
+  type AudioFile,
+  type Transcript,
+  type Classification,
+  type ProcessingFailure,
+  type RaUser,
+  type RaAssignment,
+  type RaLabel,
+} from './generated/prisma/client.js';

@@ -1,0 +1,372 @@
+import type { Db } from './db.js';
+import type { BatchStatus, FailureStage } from './generated/prisma/client.js';
+import { DbInputError } from './errors.js';
+
+// The operators' checks, as typed functions; infra/monitoring.sql has the same queries for psql.
+// Every window ends at `now` (default: the database's clock) so that a test can pin the time.
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+export interface StatusCount {
+  status: BatchStatus;
+  batches: number;
+}
+
+export interface StuckBatch {
+  batchId: string;
+  status: BatchStatus;
+  host: string | null;
+  archiveKey: string;
+  transferredAt: Date;
+  ageSeconds: number;
+}
+
+export interface FailureReasonCount {
+  stage: FailureStage;
+  reasonCode: string;
+  failures: number;
+  batches: number;
+  lastSeenAt: Date;
+}
+
+export interface HourlyCount {
+  /** Start of the hour (UTC). */
+  hour: Date;
+  files: number;
+}
+
+export interface HostCount {
+  /** The host that unpacked the batch (and so processed its files); null if none was recorded. */
+  host: string | null;
+  files: number;
+  batches: number;
+}
+
+/** Transfer → complete latency of the batches completed in the window, in seconds (null when none). */
+export interface LatencyPercentiles {
+  batches: number;
+  p50Seconds: number | null;
+  p90Seconds: number | null;
+  p99Seconds: number | null;
+  maxSeconds: number | null;
+}
+
+export interface NoonTargetReport {
+  /** The day checked: the date of `now` in the time zone, YYYY-MM-DD. */
+  date: string;
+  timeZone: string;
+  cutoffAt: Date;
+  deadlineAt: Date;
+  deadlinePassed: boolean;
+  /** Batches transferred before the cutoff (within the lookback). */
+  batchesDue: number;
+  /** Of those, complete at the deadline (or now, before the deadline). */
+  batchesComplete: number;
+  /** Due batches not complete at the deadline (or now), oldest transfer first. */
+  lateBatchIds: string[];
+  /** True when every due batch is complete by the deadline; before it: so far. */
+  met: boolean;
+  /** Flagged items waiting in the review queue now. */
+  flaggedWaiting: number;
+}
+
+export interface FlaggedWaiting {
+  waiting: number;
+  /** Of those, leased to a reviewer right now. */
+  assigned: number;
+  /** Of those, without an Opus copy yet (cannot be reviewed). */
+  withoutOpusKey: number;
+}
+
+export interface OldestUnreviewed {
+  audioFileId: string;
+  batchId: string;
+  originalFilename: string;
+  flaggedAt: Date;
+  ageSeconds: number;
+}
+
+export interface FileWithoutOpusKey {
+  audioFileId: string;
+  batchId: string;
+  originalFilename: string;
+  createdAt: Date;
+}
+
+export interface PolicyLabelRate {
+  policyId: string;
+  policyVersion: string;
+  classified: number;
+  flagged: number;
+  notFlagged: number;
+  /** flagged / classified */
+  flaggedRate: number;
+}
+
+export interface ReviewerDayCount {
+  /** YYYY-MM-DD in the requested time zone. */
+  day: string;
+  username: string;
+  reviews: number;
+}
+
+interface Window {
+  /** End of the window; default: the database's now(). */
+  now?: Date;
+}
+
+export class MonitoringQueries {
+  constructor(private readonly db: Db) {}
+
+  /** Every status with its count, zeros included, in lifecycle order. */
+  batchesByStatus(): Promise<StatusCount[]> {
+    return this.db.prisma.$queryRaw<StatusCount[]>`
+      SELECT s.status::text AS status, count(b.batch_id)::int AS batches
+      FROM unnest(enum_range(NULL::batch_status)) AS s(status)
+      LEFT JOIN batches b ON b.status = s.status
+      GROUP BY s.status
+      ORDER BY s.status`;
+  }
+
+  /** Batches neither complete nor failed this long after their transfer (default 2 h), oldest first. */
+  stuckBatches(options: { olderThanMs?: number } & Window = {}): Promise<StuckBatch[]> {
+    const olderThanMs = duration(options.olderThanMs ?? 2 * HOUR_MS, 'olderThanMs');
+    return this.db.prisma.$queryRaw<StuckBatch[]>`
+      WITH t AS (SELECT coalesce(${options.now ?? null}::timestamptz, now()) AS now)
+      SELECT b.batch_id AS "batchId", b.status::text AS status, b.host, b.archive_key AS "archiveKey",
+             b.transferred_at AS "transferredAt",
+             extract(epoch FROM t.now - b.transferred_at)::float8 AS "ageSeconds"
+      FROM batches b, t
+      WHERE b.status NOT IN ('complete', 'failed')
+        AND b.transferred_at < t.now - ${olderThanMs}::float8 * interval '1 millisecond'
+      ORDER BY b.transferred_at, b.batch_id`;
+  }
+
+  /** Failures recorded or updated in the window (default 24 h), by stage and reason, most frequent first. */
+  failuresByReason(options: { sinceMs?: number } & Window = {}): Promise<FailureReasonCount[]> {
+    const sinceMs = duration(options.sinceMs ?? DAY_MS, 'sinceMs');
+    return this.db.prisma.$queryRaw<FailureReasonCount[]>`
+      WITH t AS (SELECT coalesce(${options.now ?? null}::timestamptz, now()) AS now)
+      SELECT f.stage::text AS stage, f.reason_code AS "reasonCode", count(*)::int AS failures,
+             count(DISTINCT f.batch_id)::int AS batches, max(f.updated_at) AS "lastSeenAt"
+      FROM processing_failures f, t
+      WHERE f.updated_at >= t.now - ${sinceMs}::float8 * interval '1 millisecond' AND f.updated_at <= t.now
+      GROUP BY f.stage, f.reason_code
+      ORDER BY failures DESC, f.stage, f.reason_code`;
+  }
+
+  /** Audio files recorded per hour (UTC) for the last `hours` hours (default 24), the current hour last; zeros included. */
+  filesPerHour(options: { hours?: number } & Window = {}): Promise<HourlyCount[]> {
+    const hours = wholeNumber(options.hours ?? 24, 'hours', 1, 24 * 366);
+    return this.db.prisma.$queryRaw<HourlyCount[]>`
+      WITH t AS (SELECT coalesce(${options.now ?? null}::timestamptz, now()) AS now),
+      h AS (
+        SELECT generate_series(
+                 date_trunc('hour', t.now, 'UTC') - (${hours}::int - 1) * interval '1 hour',
+                 date_trunc('hour', t.now, 'UTC'),
+                 interval '1 hour') AS hour
+        FROM t
+      )
+      SELECT h.hour, count(a.id)::int AS files
+      FROM h CROSS JOIN t
+      LEFT JOIN audio_files a
+        ON a.created_at >= h.hour AND a.created_at < h.hour + interval '1 hour' AND a.created_at <= t.now
+      GROUP BY h.hour
+      ORDER BY h.hour`;
+  }
+
+  /** Audio files recorded in the window (default 24 h) per processing host, busiest first. */
+  filesPerHost(options: { sinceMs?: number } & Window = {}): Promise<HostCount[]> {
+    const sinceMs = duration(options.sinceMs ?? DAY_MS, 'sinceMs');
+    return this.db.prisma.$queryRaw<HostCount[]>`
+      WITH t AS (SELECT coalesce(${options.now ?? null}::timestamptz, now()) AS now)
+      SELECT b.host, count(*)::int AS files, count(DISTINCT b.batch_id)::int AS batches
+      FROM audio_files a JOIN batches b ON b.batch_id = a.batch_id, t
+      WHERE a.created_at >= t.now - ${sinceMs}::float8 * interval '1 millisecond' AND a.created_at <= t.now
+      GROUP BY b.host
+      ORDER BY files DESC, b.host NULLS LAST`;
+  }
+
+  /** Transfer → complete latency of batches completed in the window (default 24 h); continuous percentiles. */
+  async latencyPercentiles(options: { sinceMs?: number } & Window = {}): Promise<LatencyPercentiles> {
+    const sinceMs = duration(options.sinceMs ?? DAY_MS, 'sinceMs');
+    const rows = await this.db.prisma.$queryRaw<LatencyPercentiles[]>`
+      WITH t AS (SELECT coalesce(${options.now ?? null}::timestamptz, now()) AS now),
+      l AS (
+        SELECT extract(epoch FROM b.completed_at - b.transferred_at)::float8 AS s
+        FROM batches b, t
+        WHERE b.status = 'complete'
+          AND b.completed_at >= t.now - ${sinceMs}::float8 * interval '1 millisecond' AND b.completed_at <= t.now
+      )
+      SELECT count(*)::int AS batches,
+             percentile_cont(0.5) WITHIN GROUP (ORDER BY s) AS "p50Seconds",
+             percentile_cont(0.9) WITHIN GROUP (ORDER BY s) AS "p90Seconds",
+             percentile_cont(0.99) WITHIN GROUP (ORDER BY s) AS "p99Seconds",
+             max(s) AS "maxSeconds"
+      FROM l`;
+    return rows[0]!;
+  }
+
+  /**
+   * The noon target: every batch transferred before the cutoff (default 06:00) of today, in `timeZone`,
+   * is complete by the deadline (default 12:00) of today. Batches transferred more than `lookbackMs`
+   * (default 7 days) before the cutoff are not counted, so that one abandoned batch does not fail every
+   * later day. Also reports how many flagged items wait for review.
+   */
+  async noonTarget(options: {
+    timeZone: string;
+    cutoff?: string;
+    deadline?: string;
+    lookbackMs?: number;
+    now?: Date;
+  }): Promise<NoonTargetReport> {
+    const timeZone = zone(options.timeZone);
+    const cutoff = timeOfDay(options.cutoff ?? '06:00', 'cutoff');
+    const deadline = timeOfDay(options.deadline ?? '12:00', 'deadline');
+    const lookbackMs = duration(options.lookbackMs ?? 7 * DAY_MS, 'lookbackMs');
+    const rows = await this.db.prisma.$queryRaw<NoonTargetReport[]>`
+      WITH t AS (SELECT coalesce(${options.now ?? null}::timestamptz, now()) AS now),
+      d AS (
+        SELECT t.now, x.day,
+               (x.day + ${cutoff}::time) AT TIME ZONE ${timeZone}::text AS cutoff_at,
+               (x.day + ${deadline}::time) AT TIME ZONE ${timeZone}::text AS deadline_at
+        FROM t, LATERAL (SELECT (t.now AT TIME ZONE ${timeZone}::text)::date AS day) x
+      ),
+      due AS (
+        SELECT b.batch_id, b.transferred_at,
+               (b.status = 'complete' AND b.completed_at <= least(d.now, d.deadline_at)) AS complete
+        FROM batches b, d
+        WHERE b.transferred_at < d.cutoff_at
+          AND b.transferred_at >= d.cutoff_at - ${lookbackMs}::float8 * interval '1 millisecond'
+      )
+      SELECT d.day::text AS date, ${timeZone}::text AS "timeZone", d.cutoff_at AS "cutoffAt",
+             d.deadline_at AS "deadlineAt", d.now >= d.deadline_at AS "deadlinePassed",
+             (SELECT count(*)::int FROM due) AS "batchesDue",
+             (SELECT count(*)::int FROM due WHERE complete) AS "batchesComplete",
+             array(SELECT batch_id FROM due WHERE NOT complete ORDER BY transferred_at, batch_id) AS "lateBatchIds",
+             NOT EXISTS (SELECT 1 FROM due WHERE NOT complete) AS met,
+             (SELECT count(*)::int FROM ra_queue) AS "flaggedWaiting"
+      FROM d`;
+    return rows[0]!;
+  }
+
+  /** Flagged items in the review queue. */
+  async flaggedWaiting(): Promise<FlaggedWaiting> {
+    const rows = await this.db.prisma.$queryRaw<FlaggedWaiting[]>`
+      SELECT count(*)::int AS waiting,
+             count(assigned_reviewer_id)::int AS assigned,
+             count(*) FILTER (WHERE s3_opus_path IS NULL)::int AS "withoutOpusKey"
+      FROM ra_queue`;
+    return rows[0]!;
+  }
+
+  /** The flagged item that has waited longest for review, or null when the queue is empty. */
+  async oldestUnreviewedFlagged(options: Window = {}): Promise<OldestUnreviewed | null> {
+    const rows = await this.db.prisma.$queryRaw<OldestUnreviewed[]>`
+      SELECT q.audio_file_id::text AS "audioFileId", q.batch_id AS "batchId",
+             q.original_filename AS "originalFilename", q.flagged_at AS "flaggedAt",
+             extract(epoch FROM coalesce(${options.now ?? null}::timestamptz, now()) - q.flagged_at)::float8
+               AS "ageSeconds"
+      FROM ra_queue q
+      ORDER BY q.flagged_at, q.audio_file_id
+      LIMIT 1`;
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Audio files whose Opus copy is not recorded, ignoring those younger than `olderThanMs` (default
+   * 10 min: the upload follows the database write). `count` is all of them, `files` the oldest `limit`.
+   */
+  async filesWithoutOpusKey(
+    options: { olderThanMs?: number; limit?: number } & Window = {},
+  ): Promise<{ count: number; files: FileWithoutOpusKey[] }> {
+    const olderThanMs = duration(options.olderThanMs ?? 10 * 60_000, 'olderThanMs');
+    const limit = wholeNumber(options.limit ?? 100, 'limit', 0, 10_000);
+    const before = this.db.prisma.$queryRaw<{ count: number }[]>`
+      SELECT count(*)::int AS count FROM audio_files
+      WHERE s3_opus_path IS NULL
+        AND created_at <= coalesce(${options.now ?? null}::timestamptz, now())
+                          - ${olderThanMs}::float8 * interval '1 millisecond'`;
+    const files = this.db.prisma.$queryRaw<FileWithoutOpusKey[]>`
+      SELECT id::text AS "audioFileId", batch_id AS "batchId", original_filename AS "originalFilename",
+             created_at AS "createdAt"
+      FROM audio_files
+      WHERE s3_opus_path IS NULL
+        AND created_at <= coalesce(${options.now ?? null}::timestamptz, now())
+                          - ${olderThanMs}::float8 * interval '1 millisecond'
+      ORDER BY created_at, id
+      LIMIT ${limit}`;
+    const [countRows, fileRows] = await Promise.all([before, files]);
+    return { count: countRows[0]!.count, files: fileRows };
+  }
+
+  /** Per policy id and version: files classified in the window (default 24 h) and the share flagged. */
+  classificationRateByLabel(options: { sinceMs?: number } & Window = {}): Promise<PolicyLabelRate[]> {
+    const sinceMs = duration(options.sinceMs ?? DAY_MS, 'sinceMs');
+    return this.db.prisma.$queryRaw<PolicyLabelRate[]>`
+      WITH t AS (SELECT coalesce(${options.now ?? null}::timestamptz, now()) AS now)
+      SELECT c.policy_id AS "policyId", c.policy_version AS "policyVersion",
+             count(*)::int AS classified,
+             count(*) FILTER (WHERE c.flagged)::int AS flagged,
+             count(*) FILTER (WHERE NOT c.flagged)::int AS "notFlagged",
+             (count(*) FILTER (WHERE c.flagged))::float8 / count(*) AS "flaggedRate"
+      FROM classifications c, t
+      WHERE c.created_at >= t.now - ${sinceMs}::float8 * interval '1 millisecond' AND c.created_at <= t.now
+      GROUP BY c.policy_id, c.policy_version
+      ORDER BY c.policy_id, c.policy_version`;
+  }
+
+  /** Labels submitted per reviewer per local day, for the last `days` days (default 7) including today. */
+  reviewsPerReviewerPerDay(
+    options: { days?: number; timeZone?: string } & Window = {},
+  ): Promise<ReviewerDayCount[]> {
+    const days = wholeNumber(options.days ?? 7, 'days', 1, 3660);
+    const timeZone = zone(options.timeZone ?? 'UTC');
+    return this.db.prisma.$queryRaw<ReviewerDayCount[]>`
+      WITH t AS (SELECT coalesce(${options.now ?? null}::timestamptz, now()) AS now)
+      SELECT (l.created_at AT TIME ZONE ${timeZone}::text)::date::text AS day, u.username, count(*)::int AS reviews
+      FROM ra_labels l JOIN ra_users u ON u.id = l.reviewer_id, t
+      WHERE l.created_at >= (((t.now AT TIME ZONE ${timeZone}::text)::date - (${days}::int - 1)) AT TIME ZONE ${timeZone}::text)
+        AND l.created_at <= t.now
+      GROUP BY 1, u.username
+      ORDER BY 1, u.username`;
+  }
+}
+
+function duration(ms: number, name: string): number {
+  if (!Number.isFinite(ms) || ms < 0) {
+    throw new DbInputError(name, `${name} must be a non-negative number of milliseconds, got ${ms}`);
+  }
+  return ms;
+}
+
+function wholeNumber(value: number, name: string, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new DbInputError(name, `${name} must be a whole number from ${min} to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+/** An IANA zone name, checked here so that the error names the option rather than a SQL error. */
+function zone(timeZone: string): string {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone });
+  } catch {
+    throw new DbInputError(
+      'timeZone',
+      `timeZone must be an IANA time zone such as Europe/Berlin, got ${JSON.stringify(timeZone)}`,
+    );
+  }
+  return timeZone;
+}
+
+function timeOfDay(value: string, name: string): string {
+  if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(value)) {
+    throw new DbInputError(
+      name,
+      `${name} must be a time of day HH:MM such as 06:00, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
