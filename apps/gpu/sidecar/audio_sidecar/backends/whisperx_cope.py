@@ -1,0 +1,77 @@
+"""The ``whisperx-cope`` backend: WhisperX transcribes each item, CoPE-A classifies the batch.
+
+Importing this module imports nothing heavy; the models (and torch) load when the backend is
+constructed, which happens only when SIDECAR_BACKEND selects it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Sequence
+
+from ..config import Settings
+from ..errors import ItemError
+from ..policy import Policy
+from ..protocol import Item, failed_item, ok_item
+from .device import pick_device
+
+
+class WhisperxCopeBackend:
+    name = "whisperx-cope"
+
+    def __init__(self, settings: Settings, log: logging.Logger) -> None:
+        from .cope_classifier import CopeClassifier
+        from .whisperx_transcriber import WhisperxTranscriber
+
+        self.device = pick_device(settings.device)
+        self._log = log
+        self._transcriber = WhisperxTranscriber(settings, self.device, log)
+        self._classifier = CopeClassifier(settings, self.device, log)
+
+    def models(self) -> dict[str, str]:
+        models = {"transcribe": self._transcriber.model_name, "classify": self._classifier.model_name}
+        if self._transcriber.align_model_name:
+            models["align"] = self._transcriber.align_model_name
+        return models
+
+    def process(self, items: Sequence[Item], policy: Policy) -> list[dict]:
+        results: list[dict | None] = [None] * len(items)
+        transcripts = {}
+        for index, item in enumerate(items):
+            if not os.path.isfile(item.path):
+                results[index] = failed_item(item.key, "not_found", f"no such file: {item.path}")
+                continue
+            try:
+                transcripts[index] = self._transcriber.transcribe(item.path)
+            except ItemError as error:
+                results[index] = failed_item(item.key, error.code, error.message)
+            except Exception as error:
+                self._log.exception("transcription failed", extra={"key": item.key})
+                results[index] = failed_item(item.key, "transcribe_error", f"{type(error).__name__}: {error}")
+
+        indexes = list(transcripts)
+        try:
+            verdicts = self._classifier.classify([transcripts[i].text for i in indexes], policy)
+        except Exception as error:
+            self._log.exception("classification failed", extra={"items": len(indexes)})
+            verdicts = [ItemError(f"{type(error).__name__}: {error}", "classify_error")] * len(indexes)
+
+        for index, verdict in zip(indexes, verdicts):
+            key = items[index].key
+            if isinstance(verdict, ItemError):
+                results[index] = failed_item(key, "classify_error", verdict.message)
+                continue
+            t = transcripts[index]
+            transcript = {"text": t.text, "language": t.language, "segments": t.segments, "model": self._transcriber.model_name}
+            classification = {
+                **policy.echo(),
+                "flagged": verdict.flagged,
+                "score": verdict.score,
+                "model": self._classifier.model_name,
+            }
+            results[index] = ok_item(key, transcript, classification, t.duration_seconds)
+        return [r for r in results if r is not None]
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,41 @@
+export {
+  SidecarProcess,
+  type SidecarProcessOptions,
+  type SidecarProcessEvents,
+  type SidecarState,
+  type SidecarRestartEvent,
+  type SidecarExitEvent,
+} from './sidecar-process.js';
+export { SidecarRetryableError, SidecarUnavailableError, SidecarRequestError } from './errors.js';
+export {
+  loadPolicy,
+  policyDocumentSchema,
+  PolicyFileError,
+  DEMO_POLICY_FILE,
+  type LoadedPolicy,
+  type PolicyDocument,
+} from './policy.js';
+export {
+  SIDECAR_DIR,
+  SIDECAR_BACKENDS,
+  sidecarEnvSchema,
+  readSidecarEnv,
+  type SidecarBackend,
+  type SidecarEnv,
+} from './sidecar-config.js';
+export {
+  sidecarMessageSchema,
+  readyMessageSchema,
+  resultItemSchema,
+  type ReadyInfo,
+  type SidecarItem,
+  type PolicyRef,
+  type SidecarResultItem,
+  type SidecarResultItemOk,
+  type SidecarResultItemFailed,
+  type Transcript,
+  type Segment,
+  type Classification,
+  type SidecarMessage,
+  type SidecarRequest,
+} from './protocol.js';

@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import type { PolicyRef } from './protocol.js';
+
+/** The demo content policy (violent threats) kept in the repo. */
+export const DEMO_POLICY_FILE = fileURLToPath(new URL('../../policies/demo-policy.json', import.meta.url));
+
+export const policyDocumentSchema = z.object({
+  id: z.string().min(1),
+  version: z.string().min(1),
+  title: z.string().min(1),
+  /** Rendered as `## name` markdown sections in CoPE-A's POLICY block. */
+  sections: z.array(z.object({ name: z.string().min(1), text: z.string().min(1) })).min(1),
+  /** Only for the `fixture` backend: an item is flagged when its text holds one of these words. */
+  fixture: z.object({ flagWords: z.array(z.string().min(1)).min(1) }).optional(),
+});
+
+export type PolicyDocument = z.infer<typeof policyDocumentSchema>;
+
+export interface LoadedPolicy extends PolicyRef {
+  document: PolicyDocument;
+}
+
+export class PolicyFileError extends Error {
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
+    super(`policy file ${file}: ${reason}`);
+    this.name = 'PolicyFileError';
+  }
+}
+
+/**
+ * Reads and validates a policy file. The sha256 is of the file's bytes, so results name exactly
+ * the text they were judged against, formatting included.
+ */
+export async function loadPolicy(file: string): Promise<LoadedPolicy> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    throw new PolicyFileError(file, `cannot be read (${(error as NodeJS.ErrnoException).code ?? error})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw new PolicyFileError(file, `is not valid JSON (${(error as Error).message})`);
+  }
+  const parsed = policyDocumentSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+    throw new PolicyFileError(file, `is invalid at ${where}: ${issue.message}`);
+  }
+  const document = parsed.data;
+  return {
+    id: document.id,
+    version: document.version,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    document,
+  };
+}
