@@ -1,0 +1,436 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import crypto from 'node:crypto';
+import {
+  AbortMultipartUploadCommand,
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { Logger } from '@audio/logger';
+import { digestFile, unquoteEtag } from './file-digest.js';
+import { InvalidKeyError } from './errors.js';
+import { assertSafeKey, assertSafePrefix } from './keys.js';
+import { createS3Client } from './s3-client.js';
+import { DEFAULT_TRANSFER_SETTINGS, type StorageConfig } from './storage-config.js';
+import { retryTransient } from './transient-errors.js';
+
+/** Counters for the dashboard; this package has no prom-client, the dashboard wires these to it. */
+export interface StorageMetrics {
+  bytes(direction: 'up' | 'down', n: number): void;
+  error(operation: string): void;
+}
+
+/** How archives go up; ArchiveUploader options override these per uploader. */
+export interface TransferSettings {
+  multipartThreshold: number;
+  partSize: number;
+  maxParts: number;
+  partConcurrency: number;
+}
+
+export interface ObjectStoreOptions {
+  logger?: Logger;
+  metrics?: StorageMetrics;
+  transfer?: Partial<TransferSettings>;
+}
+
+export interface ObjectHead {
+  size: number;
+  etag?: string;
+  metadata: Record<string, string>;
+  lastModified?: Date;
+  contentType?: string;
+}
+
+export interface PutResult {
+  etag: string;
+  /** Hex sha256 of the bytes sent, also stored as the object's `sha256` metadata. */
+  sha256: string;
+  size: number;
+}
+
+export interface PutFileOptions {
+  contentType?: string;
+  metadata?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export interface ListedObject {
+  key: string;
+  size: number;
+  lastModified?: Date;
+}
+
+export interface ListPage {
+  keys: ListedObject[];
+  /** Pass as continuationToken for the next page; absent on the last page. */
+  nextToken?: string;
+}
+
+export interface AbortedUpload {
+  key: string;
+  uploadId: string;
+  initiated?: Date;
+}
+
+/** Files up to this size are read into memory for a single PUT (the SDK can then retry the body). */
+const IN_MEMORY_PUT_LIMIT = 64 * 1024 * 1024;
+/** S3's and Swift's limit per DeleteObjects request. */
+const DELETE_BATCH = 1000;
+/** SigV4's longest presigned URL lifetime. */
+const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
+const METADATA_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+const METADATA_VALUE = /^[\x20-\x7e]*$/;
+
+/**
+ * One bucket. Every method validates its keys first (InvalidKeyError), so a bad key never reaches S3.
+ */
+export class ObjectStore {
+  readonly transfer: TransferSettings;
+  readonly logger: Logger | undefined;
+  readonly metrics: StorageMetrics | undefined;
+
+  constructor(
+    readonly client: S3Client,
+    readonly bucket: string,
+    options: ObjectStoreOptions = {},
+  ) {
+    this.logger = options.logger;
+    this.metrics = options.metrics;
+    this.transfer = { ...DEFAULT_TRANSFER_SETTINGS, ...options.transfer };
+  }
+
+  /** A store with its own client; its transfer settings come from the config. */
+  static fromConfig(config: StorageConfig, options: Omit<ObjectStoreOptions, 'transfer'> = {}): ObjectStore {
+    return new ObjectStore(createS3Client(config), config.bucket, {
+      ...options,
+      transfer: {
+        multipartThreshold: config.multipartThreshold,
+        partSize: config.partSize,
+        maxParts: config.maxParts,
+        partConcurrency: config.partConcurrency,
+      },
+    });
+  }
+
+  /** Closes the client's sockets. */
+  destroy(): void {
+    this.client.destroy();
+  }
+
+  /** Runs one S3 operation, counting its failure in the metrics. */
+  async track<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      this.metrics?.error(operation);
+      throw error;
+    }
+  }
+
+  async head(key: string): Promise<ObjectHead | undefined> {
+    assertSafeKey(key);
+    try {
+      const out = await this.track('head', () =>
+        this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })),
+      );
+      return {
+        size: out.ContentLength ?? 0,
+        ...(out.ETag ? { etag: unquoteEtag(out.ETag) } : {}),
+        metadata: out.Metadata ?? {},
+        ...(out.LastModified ? { lastModified: out.LastModified } : {}),
+        ...(out.ContentType ? { contentType: out.ContentType } : {}),
+      };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return (await this.head(key)) !== undefined;
+  }
+
+  /**
+   * One PUT with Content-MD5 (Swift verifies it) and the sha256 as `sha256` metadata. Small files go as a
+   * buffer the SDK can resend; larger ones are hashed first, then streamed, and re-opened on a retry.
+   */
+  async putFile(localPath: string, key: string, options: PutFileOptions = {}): Promise<PutResult> {
+    assertSafeKey(key);
+    const metadata = checkMetadata(options.metadata ?? {});
+    const { size } = await fsp.stat(localPath);
+    const put = (body: PutObjectCommand['input']['Body'], md5: string, sha256: string) =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentLength: size,
+          ContentMD5: md5,
+          ...(options.contentType ? { ContentType: options.contentType } : {}),
+          Metadata: { ...metadata, sha256 },
+        }),
+        { abortSignal: options.signal },
+      );
+    return this.track('put', async () => {
+      if (size <= IN_MEMORY_PUT_LIMIT) {
+        const data = await fsp.readFile(localPath);
+        if (data.length !== size) throw new Error(`${localPath} changed size while being read`);
+        const sha256 = crypto.createHash('sha256').update(data).digest('hex');
+        const md5 = crypto.createHash('md5').update(data).digest('base64');
+        const out = await put(data, md5, sha256);
+        this.metrics?.bytes('up', size);
+        return { etag: unquoteEtag(out.ETag) ?? '', sha256, size };
+      }
+      const digest = await digestFile(localPath, { md5: true, signal: options.signal });
+      if (digest.size !== size) throw new Error(`${localPath} changed size while being hashed`);
+      const out = await retryTransient(
+        () => put(fs.createReadStream(localPath, { end: size - 1 }), digest.md5!, digest.sha256),
+        {
+          attempts: 4,
+          ...(options.signal ? { signal: options.signal } : {}),
+          onRetry: (error) => this.logger?.warn({ err: error, key }, 'PUT failed, sending the file again'),
+        },
+      );
+      this.metrics?.bytes('up', size);
+      return { etag: unquoteEtag(out.ETag) ?? '', sha256: digest.sha256, size };
+    });
+  }
+
+  /** An Opus file for `processed/…`, served as audio/ogg to the review UI. */
+  async uploadOpus(localPath: string, key: string): Promise<PutResult> {
+    return this.putFile(localPath, key, { contentType: 'audio/ogg' });
+  }
+
+  /** Server-side copy, metadata included (Swift and AWS copy at most 5 GiB in one request). */
+  async copy(fromKey: string, toKey: string): Promise<{ etag?: string }> {
+    assertSafeKey(fromKey);
+    assertSafeKey(toKey);
+    const out = await this.track('copy', () =>
+      this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: toKey,
+          CopySource: `${this.bucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}`,
+          MetadataDirective: 'COPY',
+        }),
+      ),
+    );
+    const etag = unquoteEtag(out.CopyObjectResult?.ETag);
+    return etag ? { etag } : {};
+  }
+
+  /** Deletes one object; deleting a missing key succeeds (S3 semantics), so this is idempotent. */
+  async delete(key: string): Promise<void> {
+    assertSafeKey(key);
+    await this.track('delete', () =>
+      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })),
+    );
+  }
+
+  /**
+   * Deletes many objects, 1000 per request; missing keys count as deleted. Throws after trying all
+   * batches when the server refused some keys, naming them. Returns how many keys were deleted.
+   */
+  async deleteMany(keys: Iterable<string>): Promise<number> {
+    const all = [...keys];
+    all.forEach((key) => assertSafeKey(key));
+    const failed: string[] = [];
+    let deleted = 0;
+    for (let start = 0; start < all.length; start += DELETE_BATCH) {
+      const batch = all.slice(start, start + DELETE_BATCH);
+      const out = await this.track('deleteMany', () =>
+        this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.bucket,
+            Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+          }),
+        ),
+      );
+      const errors = out.Errors ?? [];
+      for (const error of errors) failed.push(`${error.Key} (${error.Code}: ${error.Message})`);
+      deleted += batch.length - errors.length;
+    }
+    if (failed.length > 0) {
+      this.metrics?.error('deleteMany');
+      throw new Error(
+        `could not delete ${failed.length} of ${all.length} objects: ${failed.slice(0, 5).join(', ')}` +
+          `${failed.length > 5 ? ', …' : ''}`,
+      );
+    }
+    return deleted;
+  }
+
+  /** One page of keys under a prefix, in key order. */
+  async list(options: { prefix: string; continuationToken?: string; limit?: number }): Promise<ListPage> {
+    assertSafePrefix(options.prefix);
+    const limit = options.limit ?? 1000;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      throw new RangeError(`list limit must be a whole number from 1 to 1000, got ${limit}`);
+    const out = await this.track('list', () =>
+      this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: options.prefix,
+          MaxKeys: limit,
+          ...(options.continuationToken ? { ContinuationToken: options.continuationToken } : {}),
+        }),
+      ),
+    );
+    const keys = (out.Contents ?? []).map((item) => ({
+      key: item.Key ?? '',
+      size: item.Size ?? 0,
+      ...(item.LastModified ? { lastModified: item.LastModified } : {}),
+    }));
+    return out.IsTruncated && out.NextContinuationToken
+      ? { keys, nextToken: out.NextContinuationToken }
+      : { keys };
+  }
+
+  /** Every key under a prefix, page by page. */
+  async *listAll(prefix: string): AsyncGenerator<ListedObject> {
+    let continuationToken: string | undefined;
+    do {
+      const page: ListPage = await this.list({ prefix, ...(continuationToken ? { continuationToken } : {}) });
+      yield* page.keys;
+      continuationToken = page.nextToken;
+    } while (continuationToken);
+  }
+
+  /** A URL that GETs the object without credentials until it expires. */
+  async presignGet(key: string, expiresInSeconds: number): Promise<string> {
+    assertSafeKey(key);
+    checkExpiry(expiresInSeconds);
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
+      expiresIn: expiresInSeconds,
+    });
+  }
+
+  /**
+   * A URL that PUTs one object without credentials until it expires. With contentType, the uploader must
+   * send exactly that Content-Type (it is part of the signature).
+   */
+  async presignPut(
+    key: string,
+    expiresInSeconds: number,
+    options: { contentType?: string } = {},
+  ): Promise<string> {
+    assertSafeKey(key);
+    checkExpiry(expiresInSeconds);
+    return getSignedUrl(
+      this.client,
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        ...(options.contentType ? { ContentType: options.contentType } : {}),
+      }),
+      {
+        expiresIn: expiresInSeconds,
+        ...(options.contentType ? { signableHeaders: new Set(['content-type']) } : {}),
+      },
+    );
+  }
+
+  /**
+   * Janitor for multipart uploads started more than `olderThanMs` ago (to the second) and never completed (a crashed
+   * uploader that never resumed). Swift has no lifecycle rules to do this. Returns what was aborted;
+   * servers without ListMultipartUploads (s3rver) yield an empty list and a warning.
+   */
+  async abortStaleMultipartUploads(olderThanMs: number): Promise<AbortedUpload[]> {
+    const cutoff = Date.now() - olderThanMs;
+    const aborted: AbortedUpload[] = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    for (;;) {
+      let out;
+      try {
+        out = await this.track('listMultipartUploads', () =>
+          this.client.send(
+            new ListMultipartUploadsCommand({
+              Bucket: this.bucket,
+              ...(keyMarker ? { KeyMarker: keyMarker } : {}),
+              ...(uploadIdMarker ? { UploadIdMarker: uploadIdMarker } : {}),
+            }),
+          ),
+        );
+      } catch (error) {
+        if (isNotImplemented(error)) {
+          this.logger?.warn('this S3 server cannot list multipart uploads; nothing aborted');
+          return aborted;
+        }
+        throw error;
+      }
+      for (const upload of out.Uploads ?? []) {
+        if (!upload.Key || !upload.UploadId) continue;
+        // Swift reports Initiated rounded up to the next second: compare to the second.
+        if (upload.Initiated && upload.Initiated.getTime() > cutoff + 1000) continue;
+        await this.track('abortMultipartUpload', () =>
+          this.client.send(
+            new AbortMultipartUploadCommand({
+              Bucket: this.bucket,
+              Key: upload.Key,
+              UploadId: upload.UploadId,
+            }),
+          ),
+        ).catch((error: unknown) => {
+          if (!isNoSuchUpload(error)) throw error;
+        });
+        aborted.push({
+          key: upload.Key,
+          uploadId: upload.UploadId,
+          ...(upload.Initiated ? { initiated: upload.Initiated } : {}),
+        });
+        this.logger?.info({ key: upload.Key, uploadId: upload.UploadId }, 'aborted a stale multipart upload');
+      }
+      if (!out.IsTruncated) return aborted;
+      keyMarker = out.NextKeyMarker;
+      uploadIdMarker = out.NextUploadIdMarker;
+      if (!keyMarker) return aborted;
+    }
+  }
+}
+
+function checkExpiry(seconds: number): void {
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_PRESIGN_SECONDS)
+    throw new RangeError(`a presigned URL expires after 1 to ${MAX_PRESIGN_SECONDS} seconds, got ${seconds}`);
+}
+
+/** User metadata goes out as x-amz-meta-* headers: refuse what would break the request or its signature. */
+export function checkMetadata(metadata: Record<string, string>): Record<string, string> {
+  for (const [name, value] of Object.entries(metadata)) {
+    if (!METADATA_NAME.test(name))
+      throw new InvalidKeyError(name, 'metadata names are lowercase a-z 0-9 _ - (sent as x-amz-meta-<name>)');
+    if (typeof value !== 'string' || !METADATA_VALUE.test(value))
+      throw new InvalidKeyError(value, `metadata ${name} must be printable ASCII`);
+  }
+  return metadata;
+}
+
+function statusOf(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
+export function isNotFound(error: unknown): boolean {
+  const name = (error as { name?: string } | undefined)?.name;
+  return statusOf(error) === 404 || name === 'NotFound' || name === 'NoSuchKey';
+}
+
+export function isNoSuchUpload(error: unknown): boolean {
+  return (error as { name?: string } | undefined)?.name === 'NoSuchUpload';
+}
+
+/** 501 NotImplemented, or s3rver's 405 for operations it lacks. */
+export function isNotImplemented(error: unknown): boolean {
+  const status = statusOf(error);
+  return (
+    status === 501 || status === 405 || (error as { name?: string } | undefined)?.name === 'NotImplemented'
+  );
+}
