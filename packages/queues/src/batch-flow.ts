@@ -1,0 +1,132 @@
+import { FlowProducer, Queue, type ConnectionOptions, type FlowJob } from 'bullmq';
+import { JOB_OPTIONS } from './job-options.js';
+import type { ConvertPayload, FinalizePayload, TranscribePayload } from './payloads.js';
+import { convertQueueName, finalizeQueueName, transcribeQueueName } from './queue-names.js';
+
+export interface BatchFlowFile {
+  index: number;
+  entry: string;
+  /** Relative to the batch's scratch directory. */
+  sourcePath: string;
+  opusPath: string;
+  sha256: string;
+  sizeBytes: number;
+}
+
+export interface BatchFlowSpec {
+  batchId: string;
+  hostId: string;
+  run: number;
+  transferredAt: string;
+  archiveKey: string;
+  refused: number;
+  files: BatchFlowFile[];
+}
+
+/**
+ * Deterministic job ids (BullMQ forbids ':' and all-digit ids), so adding the same flow twice is a
+ * no-op. A replay (`run` > 0) gets ids of its own: the first run's jobs may still be kept as completed.
+ */
+export function batchJobIds(batchId: string, run: number) {
+  const base = run === 0 ? batchId : `${batchId}-r${run}`;
+  return {
+    finalize: `${base}-finalize`,
+    transcribe: (index: number) => `${base}-${index}`,
+    convert: (index: number) => `${base}-${index}-convert`,
+  };
+}
+
+/**
+ * One flow per batch, all on the host that owns the scratch directory:
+ *   finalize (parent) ← transcribe (one per file) ← convert (one per file).
+ * BullMQ runs the deepest jobs first, so a file is transcribed as soon as its own conversion is done,
+ * while later files are still converting. Every child carries `ignoreDependencyOnFailure`: one bad
+ * file must not leave its parent waiting for ever; the parent reads the failures instead.
+ */
+export function buildBatchFlow(spec: BatchFlowSpec): FlowJob {
+  const ids = batchJobIds(spec.batchId, spec.run);
+  const finalizeData: FinalizePayload = {
+    batchId: spec.batchId,
+    hostId: spec.hostId,
+    run: spec.run,
+    files: spec.files.length,
+    refused: spec.refused,
+    archiveKey: spec.archiveKey,
+  };
+  return {
+    name: 'finalize',
+    queueName: finalizeQueueName(spec.hostId),
+    data: finalizeData,
+    opts: { ...JOB_OPTIONS.finalize, jobId: ids.finalize },
+    children: spec.files.map((file) => {
+      const common = {
+        batchId: spec.batchId,
+        index: file.index,
+        entry: file.entry,
+        transferredAt: spec.transferredAt,
+      };
+      const transcribe: TranscribePayload = {
+        ...common,
+        opusPath: file.opusPath,
+        sha256: file.sha256,
+        sizeBytes: file.sizeBytes,
+      };
+      const convert: ConvertPayload = { ...common, sourcePath: file.sourcePath, opusPath: file.opusPath };
+      return {
+        name: 'transcribe',
+        queueName: transcribeQueueName(spec.hostId),
+        data: transcribe,
+        opts: {
+          ...JOB_OPTIONS.transcribe,
+          jobId: ids.transcribe(file.index),
+          ignoreDependencyOnFailure: true,
+        },
+        children: [
+          {
+            name: 'convert',
+            queueName: convertQueueName(spec.hostId),
+            data: convert,
+            opts: { ...JOB_OPTIONS.convert, jobId: ids.convert(file.index), ignoreDependencyOnFailure: true },
+          },
+        ],
+      };
+    }),
+  };
+}
+
+/** Adds batch flows, once: a retried unpack job finds the flow it already created and leaves it alone. */
+export class BatchFlowProducer {
+  private readonly flows: FlowProducer;
+  private readonly finalizeQueues = new Map<string, Queue>();
+
+  constructor(
+    private readonly connection: ConnectionOptions,
+    private readonly prefix: string,
+  ) {
+    this.flows = new FlowProducer({ connection, prefix });
+  }
+
+  /** Returns false when the batch's flow for this run already exists. */
+  async add(spec: BatchFlowSpec): Promise<boolean> {
+    const queue = this.finalizeQueue(spec.hostId);
+    const existing = await queue.getJob(batchJobIds(spec.batchId, spec.run).finalize);
+    if (existing) return false;
+    await this.flows.add(buildBatchFlow(spec));
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.finalizeQueues.values()].map((q) => q.close()));
+    await this.flows.close();
+  }
+
+  private finalizeQueue(hostId: string): Queue {
+    const name = finalizeQueueName(hostId);
+    let queue = this.finalizeQueues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: this.connection, prefix: this.prefix });
+      this.finalizeQueues.set(name, queue);
+    }
+    return queue;
+  }
+}

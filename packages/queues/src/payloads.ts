@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { BATCH_ID_PATTERN } from '@audio/storage';
+
+/**
+ * Job payloads: the contract between the apps. Every worker parses its job's data with these
+ * schemas, so a producer on another version fails loudly instead of half-processing.
+ */
+export const batchIdSchema = z.string().regex(BATCH_ID_PATTERN, 'must look like 20250622-143052-a1b2c3');
+
+const isoDate = z.iso.datetime({ offset: true });
+
+/** Shared `unpack` queue: one archive that transfer put in S3. jobId = batchId. */
+export const unpackPayload = z.object({
+  batchId: batchIdSchema,
+  s3Key: z.string().min(1),
+  fileCount: z.number().int().nonnegative().optional(),
+  transferredAt: isoDate,
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+  sizeBytes: z.number().int().nonnegative().optional(),
+  source: z.string().optional(),
+  /** 0 for the first run; replays count up so that their job ids differ from the first run's. */
+  run: z.number().int().nonnegative().default(0),
+});
+export type UnpackPayload = z.output<typeof unpackPayload>;
+export type UnpackPayloadInput = z.input<typeof unpackPayload>;
+
+/** One archive entry, as every per-file job carries it. */
+const fileEntry = {
+  batchId: batchIdSchema,
+  /** Index of the entry in the archive; part of the job ids. */
+  index: z.number().int().nonnegative(),
+  /** The entry's path inside the archive, as the source named it (kept verbatim for the database). */
+  entry: z.string().min(1),
+  transferredAt: isoDate,
+};
+
+/** `convert-{host}`: MP3 in scratch → Opus in scratch (grandchild in the batch flow). */
+export const convertPayload = z.object({
+  ...fileEntry,
+  /** Paths relative to the batch's scratch directory. */
+  sourcePath: z.string().min(1),
+  opusPath: z.string().min(1),
+});
+export type ConvertPayload = z.output<typeof convertPayload>;
+
+/** `transcribe-{host}`: Opus in scratch → sidecar → Postgres + S3 (child in the batch flow). */
+export const transcribePayload = z.object({
+  ...fileEntry,
+  opusPath: z.string().min(1),
+  /** Of the original MP3, computed while it was extracted. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  sizeBytes: z.number().int().nonnegative(),
+});
+export type TranscribePayload = z.output<typeof transcribePayload>;
+
+/** `finalize-{host}`: runs once every file of the batch is done (parent of the batch flow). */
+export const finalizePayload = z.object({
+  batchId: batchIdSchema,
+  hostId: z.string().min(1),
+  run: z.number().int().nonnegative().default(0),
+  files: z.number().int().nonnegative(),
+  /** Entries unpack refused (recorded as processing failures already). */
+  refused: z.number().int().nonnegative(),
+  archiveKey: z.string().min(1),
+});
+export type FinalizePayload = z.output<typeof finalizePayload>;
+
+/** Parses a job's data, naming the queue and job id when it does not match the contract. */
+export function parsePayload<S extends z.ZodType>(schema: S, data: unknown, where: string): z.output<S> {
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  throw new Error(`job ${where} has invalid data: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+}
