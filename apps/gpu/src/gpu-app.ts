@@ -1,0 +1,126 @@
+import { AudioFileRepository, BatchRepository, createDb, FailureRepository, readDbConfig } from '@audio/db';
+import { createLogger, type Logger } from '@audio/logger';
+import {
+  createRedisConnection,
+  finalizeQueueName,
+  HeartbeatPublisher,
+  readRedisConfig,
+  readWorkerTuning,
+  resolveHostId,
+  transcribeQueueName,
+} from '@audio/queues';
+import { ObjectStore, readStorageConfig, ScratchManager } from '@audio/storage';
+import { readGpuConfig } from './config.js';
+import { createFinalizeWorker } from './finalize-worker.js';
+import { SidecarBatcher } from './sidecar-batcher.js';
+import { loadPolicy, SidecarProcess, type SidecarItem, type SidecarResultItem } from './sidecar/index.js';
+import { createTranscribeWorker } from './transcribe-worker.js';
+
+export const APP_VERSION = '0.1.0';
+
+export interface GpuApp {
+  hostId: string;
+  sidecar: SidecarProcess;
+  close(force?: boolean): Promise<void>;
+}
+
+/**
+ * The GPU app on one host: one Python sidecar (models loaded once), this host's transcribe worker feeding
+ * it in batches, and this host's finalize worker.
+ */
+export async function startGpuApp(
+  options: { env?: NodeJS.ProcessEnv; logger?: Logger } = {},
+): Promise<GpuApp> {
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? createLogger({ name: 'gpu' });
+  const config = readGpuConfig(env);
+  const hostId = resolveHostId(env);
+  const redisConfig = readRedisConfig(env);
+  const storageConfig = readStorageConfig(env);
+  const policy = await loadPolicy(config.policyFile);
+
+  const sidecar = SidecarProcess.fromEnv(env, { logger: logger.child({ component: 'sidecar' }) });
+  const ready = await sidecar.start();
+  logger.info(
+    { backend: ready.backend, models: ready.models, device: ready.device, policy: policy.id },
+    'sidecar ready',
+  );
+
+  const db = createDb(readDbConfig(env));
+  const connection = createRedisConnection(redisConfig, 'worker', `gpu@${hostId}`);
+  const prefix = redisConfig.prefix;
+  const tuning = readWorkerTuning(env);
+  const store = ObjectStore.fromConfig(storageConfig, { logger });
+  const scratch = ScratchManager.fromEnv(env);
+
+  const batcher = new SidecarBatcher<SidecarItem, SidecarResultItem>(
+    { process: (items) => sidecar.process(items, policy) },
+    { maxBatch: config.batchSize, maxWaitMs: config.batchWaitMs },
+  );
+  const transcribeWorker = createTranscribeWorker({
+    hostId,
+    connection,
+    prefix,
+    tuning,
+    batcher,
+    scratch,
+    store,
+    audioFiles: new AudioFileRepository(db),
+    concurrency: config.batchSize,
+    logger,
+  });
+  const finalize = createFinalizeWorker({
+    hostId,
+    connection,
+    prefix,
+    tuning,
+    scratch,
+    store,
+    batches: new BatchRepository(db),
+    failures: new FailureRepository(db),
+    deleteArchiveAfterComplete: config.deleteArchiveAfterComplete,
+    concurrency: config.finalizeConcurrency,
+    logger,
+  });
+  for (const worker of [transcribeWorker, finalize.worker]) {
+    worker.on('failed', (job, error) =>
+      logger.warn(
+        { queue: worker.name, jobId: job?.id, attempts: job?.attemptsMade, err: error.message },
+        'job failed',
+      ),
+    );
+    worker.on('error', (error) => logger.error({ queue: worker.name, err: error }, 'worker error'));
+  }
+
+  let activeJobs = 0;
+  transcribeWorker.on('active', () => activeJobs++);
+  for (const event of ['completed', 'failed'] as const) transcribeWorker.on(event, () => activeJobs--);
+  const heartbeat = new HeartbeatPublisher(
+    connection,
+    prefix,
+    {
+      hostId,
+      app: 'gpu',
+      version: APP_VERSION,
+      queues: [transcribeQueueName(hostId), finalizeQueueName(hostId)],
+    },
+    async () => ({
+      activeJobs,
+      freeScratchBytes: await scratch.freeBytes().catch(() => null),
+    }),
+  );
+  heartbeat.start();
+  logger.info({ hostId, batchSize: config.batchSize }, 'gpu app started');
+
+  return {
+    hostId,
+    sidecar,
+    async close(force = false) {
+      await Promise.all([transcribeWorker.close(force), finalize.close()]);
+      await heartbeat.stop();
+      await sidecar.stop();
+      connection.disconnect();
+      await db.close();
+    },
+  };
+}
