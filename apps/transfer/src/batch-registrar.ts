@@ -1,0 +1,64 @@
+import type { Queue } from 'bullmq';
+import type { BatchRepository } from '@audio/db';
+import { JOB_OPTIONS, unpackPayload, type UnpackPayload } from '@audio/queues';
+
+/** An archive whose upload was verified (size and sha256 of the object equal the source's). */
+export interface VerifiedArchive {
+  batchId: string;
+  archiveKey: string;
+  sha256: string;
+  sizeBytes: number;
+  /** Where it came from, e.g. an sftp:// or file:// URL; kept in the batch row. */
+  source: string;
+}
+
+export interface Registration {
+  /** False when the batch row already existed (a repeat after a crash or a retried request). */
+  created: boolean;
+  jobId: string;
+  /**
+   * False when the batch existed and unpack had already taken it: its job may have been removed since
+   * (completed jobs are kept a day), and adding it again would unpack the batch a second time.
+   */
+  queued: boolean;
+  payload: UnpackPayload;
+}
+
+/**
+ * The last two steps every source shares: the batch row, then the `unpack` job with jobId = batch id.
+ * Both are idempotent, so a repeat (a source that crashed before marking its file done, a retried
+ * /complete request) changes nothing and queues nothing twice.
+ */
+export class BatchRegistrar {
+  constructor(
+    private readonly batches: BatchRepository,
+    private readonly unpackQueue: Queue,
+  ) {}
+
+  async register(archive: VerifiedArchive): Promise<Registration> {
+    const existing = await this.batches.get(archive.batchId);
+    // create() refuses (ConflictingRecordError) a batch id that exists with another archive.
+    const batch = await this.batches.create({
+      batchId: archive.batchId,
+      archiveKey: archive.archiveKey,
+      sha256: archive.sha256,
+      sizeBytes: archive.sizeBytes,
+      source: archive.source,
+      transferredAt: existing?.transferredAt ?? new Date(),
+    });
+    // The row's transfer time, not now: a repeat produces exactly the first payload.
+    const payload = unpackPayload.parse({
+      batchId: batch.batchId,
+      s3Key: batch.archiveKey,
+      transferredAt: batch.transferredAt.toISOString(),
+      sha256: batch.sha256,
+      sizeBytes: Number(batch.sizeBytes),
+      source: batch.source,
+      run: 0,
+    });
+    const queued = batch.status === 'transferred';
+    if (queued)
+      await this.unpackQueue.add('unpack', payload, { ...JOB_OPTIONS.unpack, jobId: batch.batchId });
+    return { created: existing === null, jobId: batch.batchId, queued, payload };
+  }
+}

@@ -1,0 +1,217 @@
+// The `transfer` commands: ingest archives, plain uploads, SFTP and inbox pulls, replays, the service.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Command } from 'commander';
+import { createLogger, type Logger } from '@audio/logger';
+import { closeOnSignals } from '@audio/queues';
+import { ArchiveUploader, ObjectStore, readStorageConfig } from '@audio/storage';
+import { readTransferConfig } from './config.js';
+import { InboxSource } from './inbox-source.js';
+import { FileProgressBar } from './progress-bar.js';
+import { replayBatch } from './replay.js';
+import { SftpSource } from './sftp-source.js';
+import { startTransferApp } from './transfer-app.js';
+import { openTransferContext } from './transfer-context.js';
+
+/** A command used wrongly; the CLI prints the message without a stack trace. */
+export class CliUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliUsageError';
+  }
+}
+
+/** While a progress bar owns the terminal, only warnings reach stderr (unless LOG_LEVEL says otherwise). */
+function cliLogger(quietOnTty: boolean): Logger {
+  const quiet = quietOnTty && process.stderr.isTTY && !process.env.LOG_LEVEL;
+  return createLogger({ name: 'transfer', ...(quiet ? { level: 'warn' } : {}) });
+}
+
+function print(json: boolean, value: unknown, text: string): void {
+  process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
+}
+
+export function buildCli(): Command {
+  const program = new Command('transfer')
+    .description('Moves tar archives of MP3s into the pipeline: S3 archive, batch row, unpack job')
+    .showHelpAfterError();
+
+  program
+    .command('ingest')
+    .description('ingest local tar archives: upload, verify, batch row, unpack job (one batch per file)')
+    .argument('<files...>', 'tar archives')
+    .option('--source <source>', 'recorded as the batch source (default: the file URL)')
+    .option('--batch-id <id>', 'use this batch id (one file only); default: a new one')
+    .option('--json', 'one JSON object per file on stdout')
+    .action(async (files: string[], opts: { source?: string; batchId?: string; json?: boolean }) => {
+      if (opts.batchId && files.length > 1)
+        throw new CliUsageError('--batch-id takes one file; give one file per command');
+      const context = await openTransferContext({ logger: cliLogger(true) });
+      try {
+        for (const file of files) {
+          const absolute = path.resolve(file);
+          const bar = new FileProgressBar(path.basename(file));
+          try {
+            const result = await context.ingester.ingest(absolute, {
+              source: opts.source ?? pathToFileURL(absolute).href,
+              ...(opts.batchId ? { batchId: opts.batchId } : {}),
+              onProgress: (p) => bar.update(p),
+            });
+            bar.stop();
+            print(
+              Boolean(opts.json),
+              { file, ...result },
+              `${file} → batch ${result.batchId} (${result.archiveKey}, ${result.sizeBytes} bytes, sha256 ${result.sha256})` +
+                `${result.created ? '' : ' [already ingested]'}${result.queued ? ', unpack job queued' : ''}`,
+            );
+          } catch (error) {
+            bar.stop();
+            process.exitCode = 1;
+            const message = error instanceof Error ? error.message : String(error);
+            if (opts.json) print(true, { file, error: message }, '');
+            else process.stderr.write(`${file}: ${message}\n`);
+          }
+        }
+      } finally {
+        await context.close();
+      }
+    });
+
+  program
+    .command('upload')
+    .description('upload one file to a key of the bucket (resumable, with sha256 metadata); no batch')
+    .argument('<file>', 'local file')
+    .argument('<key>', 'object key, e.g. models/whisperx/large-v3/model.bin')
+    .option('--json', 'print the result as JSON')
+    .action(async (file: string, key: string, opts: { json?: boolean }) => {
+      const stat = await fs.stat(file).catch(() => undefined);
+      if (!stat?.isFile()) throw new CliUsageError(`${file} is not a readable regular file`);
+      const logger = cliLogger(true);
+      const store = ObjectStore.fromConfig(readStorageConfig(), { logger });
+      const uploader = new ArchiveUploader(store, { stateDir: readTransferConfig().stateDir, logger });
+      const bar = new FileProgressBar(path.basename(file));
+      uploader.on('progress', (p) => bar.update(p));
+      try {
+        const result = await uploader.upload(path.resolve(file), key);
+        bar.stop();
+        print(
+          Boolean(opts.json),
+          result,
+          `${file} → ${result.key} (${result.size} bytes, sha256 ${result.sha256})`,
+        );
+      } finally {
+        bar.stop();
+        store.destroy();
+      }
+    });
+
+  program
+    .command('sftp-pull')
+    .description('pull archives from SFTP_HOST:SFTP_REMOTE_DIR (a loop; --once: one poll)')
+    .option('--once', 'poll once, print what happened, exit (1 when a file failed)')
+    .action(async (opts: { once?: boolean }) => {
+      const context = await openTransferContext({ logger: cliLogger(false) });
+      const sftpConfig = context.config.sftp;
+      if (!sftpConfig) {
+        await context.close();
+        throw new CliUsageError('SFTP_HOST is not set: nothing to pull from');
+      }
+      const source = new SftpSource(sftpConfig, {
+        ingester: context.ingester,
+        tempDir: context.config.tempDir,
+        logger: context.logger,
+      });
+      if (opts.once) {
+        try {
+          const result = await source.pollOnce();
+          print(true, result, '');
+          if (result.failed.length > 0) process.exitCode = 1;
+        } finally {
+          await source.close();
+          await context.close();
+        }
+        return;
+      }
+      source.start();
+      closeOnSignals([source], {
+        timeoutMs: context.config.shutdownTimeoutMs,
+        logger: context.logger,
+        after: () => context.close(),
+      });
+    });
+
+  program
+    .command('inbox')
+    .description('take archives dropped into a directory (a loop; --once: one round)')
+    .argument('<dir>', 'the inbox directory (overrides INBOX_DIR)')
+    .option('--once', 'look twice, a poll interval apart, ingest what was stable, exit')
+    .action(async (dir: string, opts: { once?: boolean }) => {
+      const context = await openTransferContext({
+        env: { ...process.env, INBOX_DIR: path.resolve(dir) },
+        logger: cliLogger(false),
+      });
+      const source = new InboxSource(context.config.inbox!, {
+        ingester: context.ingester,
+        logger: context.logger,
+      });
+      if (opts.once) {
+        try {
+          await source.pollOnce();
+          await sleep(context.config.inbox!.pollIntervalMs);
+          const result = await source.pollOnce();
+          print(true, result, '');
+          if (result.failed.length > 0) process.exitCode = 1;
+        } finally {
+          await source.close();
+          await context.close();
+        }
+        return;
+      }
+      source.start();
+      closeOnSignals([source], {
+        timeoutMs: context.config.shutdownTimeoutMs,
+        logger: context.logger,
+        after: () => context.close(),
+      });
+    });
+
+  program
+    .command('replay')
+    .description('run a batch again from its archive in S3 (e.g. after its host died)')
+    .argument('<batchId>', 'e.g. 20250622-143052-a1b2c3')
+    .option('--force', 'queue a run even though the first unpack job has not started yet')
+    .option('--json', 'print the result as JSON')
+    .action(async (batchId: string, opts: { force?: boolean; json?: boolean }) => {
+      const context = await openTransferContext({ logger: cliLogger(false) });
+      try {
+        const result = await replayBatch(batchId, context, { force: Boolean(opts.force) });
+        print(
+          Boolean(opts.json),
+          result,
+          `queued unpack job ${result.jobId} (run ${result.run}) for batch ${result.batchId} from ${result.s3Key}; ` +
+            `the batch was ${result.previousStatus}` +
+            (result.firstJobState ? `, its first unpack job is ${result.firstJobState}` : ''),
+        );
+      } finally {
+        await context.close();
+      }
+    });
+
+  program
+    .command('serve')
+    .description('run the upload API and every configured source until SIGTERM')
+    .action(async () => {
+      await serve();
+    });
+
+  return program;
+}
+
+/** The long-running service: what `src/main.ts` runs. */
+export async function serve(): Promise<void> {
+  const logger = createLogger({ name: 'transfer' });
+  const app = await startTransferApp({ logger });
+  closeOnSignals([app], { timeoutMs: app.context.config.shutdownTimeoutMs, logger });
+}

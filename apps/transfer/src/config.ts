@@ -1,0 +1,195 @@
+import path from 'node:path';
+import { z } from 'zod';
+import {
+  booleanFromEnv,
+  bytesFromEnv,
+  ConfigError,
+  durationFromEnv,
+  envVar,
+  integerFromEnv,
+  readEnv,
+} from '@audio/config';
+
+export interface SftpConfig {
+  host: string;
+  port: number;
+  user: string;
+  keyFile: string;
+  keyPassphrase?: string;
+  remoteDir: string;
+  /** Glob matched against file names in remoteDir (not subdirectories). */
+  pattern: string;
+  /** Where ingested files are renamed to; default `<remoteDir>/done`. */
+  doneDir: string;
+  pollIntervalMs: number;
+  /** A file whose size and mtime have not changed for this long is complete. */
+  minAgeMs: number;
+  /** `SHA256:…` of the server's host key; the connection is refused when it differs. */
+  hostFingerprint?: string;
+  connectTimeoutMs: number;
+}
+
+export interface InboxConfig {
+  dir: string;
+  pattern: string;
+  pollIntervalMs: number;
+  minAgeMs: number;
+  deleteAfterIngest: boolean;
+}
+
+export interface UploadApiConfig {
+  /** Bearer token clients send; the API does not start without one. */
+  token?: string;
+  host: string;
+  port: number;
+  /** Lifetime of the presigned URLs handed out. */
+  urlExpirySeconds: number;
+  /** How long an upload may stay pending (between POST /uploads and /complete). */
+  pendingTtlSeconds: number;
+  maxBytes: number;
+}
+
+export interface TransferConfig {
+  /** Resumable-upload state files (upload ids, part ETags). */
+  stateDir: string;
+  /** Downloads land here before they are uploaded; removed after each file. */
+  tempDir: string;
+  /** Unset when SFTP_HOST is not set. */
+  sftp?: SftpConfig;
+  /** Unset when INBOX_DIR is not set. */
+  inbox?: InboxConfig;
+  uploadApi: UploadApiConfig & { enabled: boolean };
+  shutdownTimeoutMs: number;
+}
+
+const TiB = 1024 ** 4;
+/** S3's largest object; Swift's 1000 parts of at most 5 GiB stop a little lower. */
+const MAX_OBJECT_BYTES = 5 * TiB;
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
+const absolutePath = z.string().refine((p) => path.isAbsolute(p), 'must be an absolute path');
+const remotePath = z.string().refine((p) => p.startsWith('/'), 'must be an absolute path on the remote host');
+const glob = z.string().min(1).max(200);
+
+const transferEnv = z.object({
+  TRANSFER_STATE_DIR: envVar(absolutePath.default('/data/transfer/state'), '/data/transfer/state'),
+  TRANSFER_TEMP_DIR: envVar(absolutePath.default('/data/transfer/tmp'), '/data/transfer/tmp'),
+  TRANSFER_SHUTDOWN_TIMEOUT: envVar(durationFromEnv.default(60_000), '60s'),
+
+  SFTP_HOST: envVar(z.string().min(1).optional(), 'ingest.example.org'),
+  SFTP_PORT: envVar(integerFromEnv(1, 65535).default(22), '22'),
+  SFTP_USER: envVar(z.string().min(1).optional(), 'transfer'),
+  SFTP_KEY_FILE: envVar(absolutePath.optional(), '/etc/audio/sftp_ed25519'),
+  SFTP_KEY_PASSPHRASE: envVar(z.string().optional(), 'change-me'),
+  SFTP_REMOTE_DIR: envVar(remotePath.optional(), '/srv/outgoing'),
+  SFTP_PATTERN: envVar(glob.default('*.tar'), '*.tar'),
+  SFTP_DONE_DIR: envVar(remotePath.optional(), '/srv/outgoing/done'),
+  SFTP_POLL_INTERVAL: envVar(durationFromEnv.pipe(z.number().min(100)).default(60_000), '60s'),
+  SFTP_MIN_AGE: envVar(durationFromEnv.default(120_000), '2m'),
+  SFTP_HOST_FINGERPRINT: envVar(
+    z.string().regex(FINGERPRINT, 'must look like SHA256:… (ssh-keygen -lf key.pub)').optional(),
+    'SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU',
+  ),
+  SFTP_CONNECT_TIMEOUT: envVar(durationFromEnv.default(20_000), '20s'),
+
+  INBOX_DIR: envVar(absolutePath.optional(), '/data/inbox'),
+  INBOX_PATTERN: envVar(glob.default('*.tar'), '*.tar'),
+  INBOX_POLL_INTERVAL: envVar(durationFromEnv.pipe(z.number().min(100)).default(10_000), '10s'),
+  INBOX_MIN_AGE: envVar(durationFromEnv.default(30_000), '30s'),
+  INBOX_DELETE_AFTER_INGEST: envVar(booleanFromEnv.default(false), 'false'),
+
+  UPLOAD_API_ENABLED: envVar(booleanFromEnv.default(true), 'true'),
+  UPLOAD_API_TOKEN: envVar(
+    z.string().min(16, 'must be at least 16 characters (e.g. openssl rand -hex 32)').optional(),
+    '<64 hex digits from openssl rand -hex 32>',
+  ),
+  UPLOAD_API_HOST: envVar(z.string().min(1).default('127.0.0.1'), '0.0.0.0'),
+  UPLOAD_API_PORT: envVar(integerFromEnv(0, 65535).default(8090), '8090'),
+  UPLOAD_URL_EXPIRY: envVar(
+    durationFromEnv
+      .pipe(
+        z
+          .number()
+          .min(60_000, 'must be at least 1m')
+          .max(7 * 86_400_000, 'must be at most 7d'),
+      )
+      .default(6 * 3_600_000),
+    '6h',
+  ),
+  UPLOAD_PENDING_TTL: envVar(durationFromEnv.pipe(z.number().min(60_000)).default(7 * 86_400_000), '7d'),
+  UPLOAD_MAX_BYTES: envVar(
+    bytesFromEnv.pipe(z.number().int().min(1).max(MAX_OBJECT_BYTES, 'must be at most 5TiB')).default(TiB),
+    '1TiB',
+  ),
+});
+
+/**
+ * The transfer app's variables. A source is configured by its main variable (SFTP_HOST, INBOX_DIR); once
+ * it is, the rest it needs are required and named in the error when missing.
+ */
+export function readTransferConfig(env: NodeJS.ProcessEnv = process.env): TransferConfig {
+  const e = readEnv(transferEnv, env);
+  const config: TransferConfig = {
+    stateDir: e.TRANSFER_STATE_DIR,
+    tempDir: e.TRANSFER_TEMP_DIR,
+    shutdownTimeoutMs: e.TRANSFER_SHUTDOWN_TIMEOUT,
+    uploadApi: {
+      enabled: e.UPLOAD_API_ENABLED,
+      ...(e.UPLOAD_API_TOKEN ? { token: e.UPLOAD_API_TOKEN } : {}),
+      host: e.UPLOAD_API_HOST,
+      port: e.UPLOAD_API_PORT,
+      urlExpirySeconds: Math.round(e.UPLOAD_URL_EXPIRY / 1000),
+      pendingTtlSeconds: Math.max(
+        Math.round(e.UPLOAD_PENDING_TTL / 1000),
+        Math.round(e.UPLOAD_URL_EXPIRY / 1000),
+      ),
+      maxBytes: e.UPLOAD_MAX_BYTES,
+    },
+  };
+  if (e.SFTP_HOST) {
+    const required = (name: 'SFTP_USER' | 'SFTP_KEY_FILE' | 'SFTP_REMOTE_DIR', example: string) => {
+      const value = e[name];
+      if (!value)
+        throw new ConfigError(
+          name,
+          `${name} is required when SFTP_HOST is set but not set; example: ${name}=${example}`,
+        );
+      return value;
+    };
+    const remoteDir = required('SFTP_REMOTE_DIR', '/srv/outgoing').replace(/(.)\/+$/, '$1');
+    config.sftp = {
+      host: e.SFTP_HOST,
+      port: e.SFTP_PORT,
+      user: required('SFTP_USER', 'transfer'),
+      keyFile: required('SFTP_KEY_FILE', '/etc/audio/sftp_ed25519'),
+      ...(e.SFTP_KEY_PASSPHRASE ? { keyPassphrase: e.SFTP_KEY_PASSPHRASE } : {}),
+      remoteDir,
+      pattern: e.SFTP_PATTERN,
+      doneDir: e.SFTP_DONE_DIR ?? path.posix.join(remoteDir, 'done'),
+      pollIntervalMs: e.SFTP_POLL_INTERVAL,
+      minAgeMs: e.SFTP_MIN_AGE,
+      ...(e.SFTP_HOST_FINGERPRINT ? { hostFingerprint: e.SFTP_HOST_FINGERPRINT } : {}),
+      connectTimeoutMs: e.SFTP_CONNECT_TIMEOUT,
+    };
+  }
+  if (e.INBOX_DIR) {
+    config.inbox = {
+      dir: e.INBOX_DIR,
+      pattern: e.INBOX_PATTERN,
+      pollIntervalMs: e.INBOX_POLL_INTERVAL,
+      minAgeMs: e.INBOX_MIN_AGE,
+      deleteAfterIngest: e.INBOX_DELETE_AFTER_INGEST,
+    };
+  }
+  return config;
+}
+
+/** The upload API's token, or a ConfigError: the API never runs open. */
+export function requireUploadToken(config: UploadApiConfig): string {
+  if (!config.token)
+    throw new ConfigError(
+      'UPLOAD_API_TOKEN',
+      'UPLOAD_API_TOKEN is required to start the upload API but not set (or set UPLOAD_API_ENABLED=false); ' +
+        'example: UPLOAD_API_TOKEN=$(openssl rand -hex 32)',
+    );
+  return config.token;
+}

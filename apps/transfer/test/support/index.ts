@@ -1,0 +1,1 @@
+export { startTestSshd, type TestSshd } from './sshd.js';

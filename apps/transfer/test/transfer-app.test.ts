@@ -1,0 +1,64 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ConfigError } from '@audio/config';
+import { startTransferApp } from '../src/index.js';
+import {
+  age,
+  openTestTransfer,
+  silentLogger,
+  writeTestArchive,
+  type TestTransfer,
+} from './support/test-context.js';
+
+describe('startTransferApp', () => {
+  let t: TestTransfer;
+
+  beforeAll(async () => {
+    t = await openTestTransfer();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('runs the configured inbox and upload API until closed', async () => {
+    const inbox = path.join(t.dir, 'app-inbox');
+    await fs.mkdir(inbox);
+    const file = path.join(inbox, 'app.tar');
+    await writeTestArchive(file);
+    await age(file, 60);
+    const app = await startTransferApp({
+      env: {
+        ...t.env,
+        INBOX_DIR: inbox,
+        INBOX_POLL_INTERVAL: '100ms',
+        INBOX_MIN_AGE: '0s',
+        UPLOAD_API_ENABLED: 'true',
+        UPLOAD_API_TOKEN: 'app-test-token-0123456789',
+        UPLOAD_API_PORT: '0',
+      },
+      logger: silentLogger(),
+    });
+    try {
+      expect(app.sftp).toBeUndefined();
+      expect(await (await fetch(`${app.uploadApi!.url}/healthz`)).json()).toEqual({ ok: true });
+      while (!(await fs.stat(path.join(inbox, 'done', 'app.tar')).catch(() => undefined))) await sleep(50);
+      const [batch] = await app.context.batches.list({ limit: 10 });
+      t.batchIds.add(batch!.batchId);
+      expect(batch).toMatchObject({ source: `file://${file}`, status: 'transferred' });
+    } finally {
+      await app.close();
+    }
+    await expect(fetch(`${app.uploadApi!.url}/healthz`)).rejects.toThrow();
+  });
+
+  it('refuses to start the upload API without a token, naming the variable', async () => {
+    const attempt = startTransferApp({
+      env: { ...t.env, UPLOAD_API_ENABLED: 'true' },
+      logger: silentLogger(),
+    });
+    await expect(attempt).rejects.toThrow(ConfigError);
+    await expect(attempt).rejects.toThrow('UPLOAD_API_TOKEN is required');
+  });
+});
