@@ -1,0 +1,156 @@
+import express, { type ErrorRequestHandler } from 'express';
+import type { Redis } from 'ioredis';
+import { MonitoringQueries, ReviewerRepository, type Db } from '@audio/db';
+import type { Logger } from '@audio/logger';
+import type { PipelineMetrics } from '@audio/metrics';
+import type { ObjectStore } from '@audio/storage';
+import { loadCurrentUser } from './access-control.js';
+import { BatchOverview } from './batch-overview.js';
+import { createBatchPages } from './batch-pages.js';
+import { requireBearerToken } from './bearer-token.js';
+import { BOARD_PATH, createBullBoardRouter } from './bull-board-router.js';
+import { registerClusterMetrics } from './cluster-metrics.js';
+import { createCsrfProtection } from './csrf-protection.js';
+import type { DashboardConfig } from './dashboard-config.js';
+import { HealthChecker } from './health-check.js';
+import { createLoginRoutes } from './login-routes.js';
+import type { QueueRegistry } from './queue-registry.js';
+import { createReviewRoutes } from './review-routes.js';
+import { homePath } from './roles.js';
+import { createSessionMiddleware } from './session-middleware.js';
+import { createStatusPage } from './status-page.js';
+import { UserAccounts } from './user-accounts.js';
+
+export interface DashboardDeps {
+  config: DashboardConfig;
+  db: Db;
+  /** A producer-style connection (no offline queue): sessions, heartbeats, health checks. */
+  redis: Redis;
+  queues: QueueRegistry;
+  store: ObjectStore;
+  /** Its registry gets the cluster gauges; /metrics serves it. */
+  metrics: PipelineMetrics;
+  logger: Logger;
+}
+
+export interface DashboardApp {
+  app: express.Express;
+  health: HealthChecker;
+  accounts: UserAccounts;
+}
+
+// Our pages load nothing from elsewhere except the presigned audio URL (S3's host).
+const PAGE_CSP =
+  "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; media-src 'self' http: https:; " +
+  "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/**
+ * The dashboard as an Express app, on ready-made connections (tests build it on real servers).
+ * Routes: /health and /metrics (bearer token optional, no session); /login, /logout; /batches and
+ * /api/batches; /status; /review; /board (Bull Board).
+ */
+export function createDashboardApp(deps: DashboardDeps): DashboardApp {
+  const { config, logger } = deps;
+  const app = express();
+  app.set('trust proxy', config.trustProxy);
+  app.disable('x-powered-by');
+  app.use((_req, res, next) => {
+    res.set({
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'same-origin',
+      'X-Frame-Options': 'DENY',
+    });
+    next();
+  });
+
+  const health = new HealthChecker({
+    redis: deps.redis,
+    prefix: deps.queues.prefix,
+    db: deps.db,
+    store: deps.store,
+    queues: deps.queues,
+    settings: config.health,
+  });
+  registerClusterMetrics(deps.metrics.registry, { health, monitoring: new MonitoringQueries(deps.db) });
+
+  // Machine endpoints first: they must answer while Redis (which holds the sessions) is down.
+  const machine = requireBearerToken(config.metricsToken);
+  app.get('/health', machine, async (_req, res) => {
+    const report = await health.check();
+    res.status(report.status === 'healthy' ? 200 : 503).json(report);
+  });
+  app.get('/metrics', machine, async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  const users = new ReviewerRepository(deps.db);
+  const accounts = new UserAccounts(users);
+  const csrf = createCsrfProtection();
+  app.use(
+    createSessionMiddleware({
+      redis: deps.redis,
+      prefix: deps.queues.prefix,
+      secret: config.sessionSecret,
+      ttlMs: config.sessionTtlMs,
+    }),
+  );
+  app.use(loadCurrentUser(users));
+
+  // Bull Board brings its own JSON parser and front-end; its writes are checked by origin, not token.
+  app.use(BOARD_PATH, createBullBoardRouter(deps.queues));
+
+  app.use(express.urlencoded({ extended: false, limit: '64kb' }));
+  app.use((req, res, next) => {
+    if (req.accepts('html')) res.set('Content-Security-Policy', PAGE_CSP);
+    next();
+  });
+  app.use(
+    createLoginRoutes({
+      accounts,
+      csrf,
+      rateLimit: config.loginRateLimit,
+      rateWindowMs: config.loginRateWindowMs,
+      logger,
+    }),
+  );
+  app.get('/', (_req, res) => {
+    const user = res.locals.user;
+    res.redirect(302, user ? homePath(user.role) : '/login');
+  });
+  app.use(createBatchPages(new BatchOverview(deps.db, deps.queues), csrf));
+  app.use(createStatusPage(health, csrf));
+  app.use(
+    createReviewRoutes({
+      db: deps.db,
+      store: deps.store,
+      csrf,
+      leaseMs: config.reviewLeaseMs,
+      audioUrlTtlSeconds: config.audioUrlTtlSeconds,
+      logger,
+    }),
+  );
+
+  app.use((req, res) => {
+    if (req.path.startsWith('/api/')) res.status(404).json({ error: `no route ${req.method} ${req.path}` });
+    else res.status(404).type('text/plain').send(`404 Not Found: ${req.path}\n`);
+  });
+  const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+    const status = (error as { status?: unknown }).status;
+    if (status === 403 && (error as { code?: unknown }).code === 'EBADCSRFTOKEN') {
+      res
+        .status(403)
+        .type('text/plain')
+        .send('403 Forbidden: missing or stale form token; reload the page and try again\n');
+      return;
+    }
+    logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
+    if (res.headersSent) return;
+    const message =
+      typeof status === 'number' && status < 500 && error instanceof Error ? error.message : 'internal error';
+    const code = typeof status === 'number' ? status : 500;
+    if (req.path.startsWith('/api/')) res.status(code).json({ error: message });
+    else res.status(code).type('text/plain').send(`${code} ${message}\n`);
+  };
+  app.use(onError);
+  return { app, health, accounts };
+}

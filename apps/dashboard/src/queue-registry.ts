@@ -1,0 +1,109 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '@audio/logger';
+import { parseHostQueueName, readHeartbeats, UNPACK_QUEUE, type Heartbeat } from '@audio/queues';
+
+/** Every Nth discovery also scans Redis for queues no live worker names (a dead host's backlog). */
+const KEY_SCAN_EVERY = 20;
+
+/**
+ * The queues the dashboard shows: `unpack` plus every host-affine queue ever seen, from worker
+ * heartbeats (re-read every QUEUE_DISCOVERY_INTERVAL) and from the queues' `meta` keys in Redis (at
+ * start and every 20th round). Queues are never dropped: a dead host's queues still hold its jobs.
+ */
+export class QueueRegistry {
+  private readonly queues = new Map<string, Queue>();
+  private readonly listeners: ((queue: Queue) => void)[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private rounds = 0;
+
+  constructor(
+    private readonly connection: Redis,
+    readonly prefix: string,
+    private readonly logger?: Logger,
+  ) {
+    this.add(UNPACK_QUEUE);
+  }
+
+  /** Calls `listener` for every queue known now and every one found later. */
+  onQueueAdded(listener: (queue: Queue) => void): void {
+    this.listeners.push(listener);
+    for (const queue of this.queues.values()) listener(queue);
+  }
+
+  /** Known queue names: `unpack` first, then by host and kind. */
+  names(): string[] {
+    return [...this.queues.keys()].sort((a, b) =>
+      a === UNPACK_QUEUE ? -1 : b === UNPACK_QUEUE ? 1 : hostOrder(a).localeCompare(hostOrder(b)),
+    );
+  }
+
+  get(name: string): Queue | undefined {
+    return this.queues.get(name);
+  }
+
+  /** The queue of that name, registered if new; undefined for names that are not pipeline queues. */
+  add(name: string): Queue | undefined {
+    const existing = this.queues.get(name);
+    if (existing) return existing;
+    if (name !== UNPACK_QUEUE && !parseHostQueueName(name)) return undefined;
+    const queue = new Queue(name, { connection: this.connection, prefix: this.prefix });
+    queue.on('error', (error) => this.logger?.warn({ queue: name, err: error.message }, 'queue error'));
+    this.queues.set(name, queue);
+    this.logger?.info({ queue: name }, 'queue discovered');
+    for (const listener of this.listeners) listener(queue);
+    return queue;
+  }
+
+  /** Registers the queues that live workers name in their heartbeats. */
+  addFromHeartbeats(heartbeats: Heartbeat[]): void {
+    for (const beat of heartbeats) for (const name of beat.queues) this.add(name);
+  }
+
+  /** One discovery round; returns the heartbeats it read. */
+  async discover(options: { scanKeys?: boolean } = {}): Promise<Heartbeat[]> {
+    const heartbeats = await readHeartbeats(this.connection, this.prefix);
+    this.addFromHeartbeats(heartbeats);
+    if (options.scanKeys) for (const name of await this.scanQueueNames()) this.add(name);
+    return heartbeats;
+  }
+
+  start(intervalMs: number): void {
+    const round = () => {
+      this.rounds++;
+      this.discover({ scanKeys: this.rounds % KEY_SCAN_EVERY === 0 }).catch((error: unknown) =>
+        this.logger?.warn({ err: error instanceof Error ? error.message : error }, 'queue discovery failed'),
+      );
+    };
+    this.timer = setInterval(round, intervalMs);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+  }
+
+  /** Queue names from BullMQ's `{prefix}:{name}:meta` keys (SCAN, never KEYS). */
+  private async scanQueueNames(): Promise<string[]> {
+    const pattern = `${escapeGlob(this.prefix)}:*:meta`;
+    const names = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.connection.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) names.add(key.slice(this.prefix.length + 1, -':meta'.length));
+    } while (cursor !== '0');
+    return [...names];
+  }
+}
+
+function hostOrder(name: string): string {
+  const parsed = parseHostQueueName(name);
+  const kindOrder = { convert: 1, transcribe: 2, finalize: 3 } as const;
+  return parsed ? `${parsed.hostId}\0${kindOrder[parsed.kind]}` : name;
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,166 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { createDb, ReviewerRepository } from '@audio/db';
+import { createTestDatabase, type TestDatabase } from '@audio/db/testing';
+import { InProcessPipeline } from '@audio/demo';
+import { makeSampleArchive } from '@audio/fixtures';
+import { createLogger } from '@audio/logger';
+import { startDashboard, UserAccounts, type RunningDashboard } from '../src/index.js';
+
+const ARTIFACTS = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../test-artifacts/dashboard',
+);
+const CHROMIUM = '/usr/bin/chromium';
+const ADMIN = { username: 'admin', password: 'browser-test-passphrase' };
+const REVIEWER = { username: 'ra1', password: 'reviewer-test-passphrase' };
+
+// The real pipeline in this process (fixture sidecar) finishes the demo batch; Debian's Chromium,
+// driven by playwright-core, then uses the dashboard as an operator and as a research assistant.
+describe('the dashboard in a browser', () => {
+  const suffix = crypto.randomBytes(3).toString('hex');
+  const logger = createLogger({ name: 'browser-test', level: process.env.LOG_LEVEL ?? 'silent' });
+  let work: string;
+  let database: TestDatabase;
+  let env: NodeJS.ProcessEnv;
+  let pipeline: InProcessPipeline | undefined;
+  let dashboard: RunningDashboard | undefined;
+  let context: BrowserContext | undefined;
+  let page: Page;
+  let batchId: string;
+
+  beforeAll(async () => {
+    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-browser-'));
+    database = await createTestDatabase();
+    env = {
+      ...process.env,
+      DATABASE_URL: database.databaseUrl,
+      QUEUE_PREFIX: `{dash-e2e-${suffix}}`,
+      HOST_ID: `dash-e2e-${suffix}`,
+      SCRATCH_ROOT: path.join(work, 'scratch'),
+      SIDECAR_BACKEND: 'fixture',
+      DASHBOARD_ADMIN_USER: ADMIN.username,
+      DASHBOARD_ADMIN_PASSWORD: ADMIN.password,
+      DASHBOARD_HOST: '127.0.0.1',
+    };
+    fs.mkdirSync(env.SCRATCH_ROOT!, { recursive: true });
+    const archive = path.join(work, 'sample-calls.tar');
+    await makeSampleArchive(archive);
+    pipeline = await InProcessPipeline.start(env, logger);
+    batchId = await pipeline.ingest(archive);
+    await pipeline.waitForBatches([batchId], 240_000);
+
+    dashboard = await startDashboard({ env, logger, port: 0 });
+    const db = createDb({ databaseUrl: database.databaseUrl, poolSize: 1, connectionTimeoutMs: 10_000 });
+    try {
+      await new UserAccounts(new ReviewerRepository(db)).create(
+        REVIEWER.username,
+        REVIEWER.password,
+        'reviewer',
+      );
+    } finally {
+      await db.close();
+    }
+    context = await chromium.launchPersistentContext(path.join(work, 'chromium-profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+      viewport: { width: 1400, height: 900 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+  }, 300_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await dashboard?.close();
+    await pipeline?.close();
+    await database?.drop();
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  }, 60_000);
+
+  const shot = (name: string) =>
+    page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+  async function logIn(user: { username: string; password: string }, next: string) {
+    await page.goto(`${dashboard!.url}${next}`);
+    await page.waitForURL(/\/login/);
+    await page.fill('input[name=username]', user.username);
+    await page.fill('input[name=password]', user.password);
+    await page.click('button[type=submit]');
+    await page.waitForURL((url) => url.pathname === next);
+  }
+
+  it('logs in and opens the finished demo batch with its files and failures', async () => {
+    await page.goto(`${dashboard!.url}/batches`);
+    await page.waitForURL(/\/login\?next=%2Fbatches/);
+    await shot('01-login');
+    await logIn(ADMIN, '/batches');
+    const row = page.locator('tr', { hasText: batchId });
+    await expect(row.locator('.badge').first().textContent()).resolves.toBe('complete');
+    await shot('02-batches');
+
+    await page.click(`a[href="/batches/${batchId}"]`);
+    await page.waitForURL(`**/batches/${batchId}`);
+    const text = await page.locator('main').innerText();
+    expect(text).toContain('calls/2025-06-22/call-001.mp3');
+    expect(text).toContain('not_mp3'); // README.txt, refused by unpack
+    expect(text).toContain('decode_error'); // the corrupt MP3, failed in convert
+    expect(await page.locator('tbody tr', { hasText: 'flagged' }).count()).toBe(2);
+    await shot('03-batch');
+
+    await page.goto(`${dashboard!.url}/status`);
+    expect(await page.locator('h1').innerText()).toMatch(/Health/);
+    await shot('04-health');
+  });
+
+  it('opens Bull Board with the host-affine queues of the pipeline host', async () => {
+    await page.goto(`${dashboard!.url}/board`);
+    const queue = `transcribe-${env.HOST_ID}`;
+    await page.getByText(queue).first().waitFor({ timeout: 30_000 });
+    await page.getByText('Loading').first().waitFor({ state: 'hidden', timeout: 30_000 });
+    await shot('05-board');
+    // The corrupt MP3's transcribe job failed with the reason its convert child gave.
+    await page.goto(`${dashboard!.url}/board/queue/${encodeURIComponent(queue)}?status=failed`);
+    await page.getByText('decode_error').first().waitFor({ timeout: 30_000 });
+    await shot('06-board-failed');
+    await page.goto(
+      `${dashboard!.url}/board/queue/${encodeURIComponent(`finalize-${env.HOST_ID}`)}?status=completed`,
+    );
+    await page.getByText(`${batchId}-finalize`).first().waitFor({ timeout: 30_000 });
+    await shot('07-board-finalize');
+  });
+
+  it('lets a research assistant review a flagged item', async () => {
+    await page.goto(`${dashboard!.url}/logout`);
+    await page.click('main button[type=submit]');
+    await page.waitForURL(/\/login/);
+    await logIn(REVIEWER, '/review');
+    const transcript = await page.locator('.transcript').innerText();
+    expect(transcript.length).toBeGreaterThan(10);
+    expect(await page.locator('audio').getAttribute('src')).toMatch(/X-Amz-Signature=/);
+    await shot('08-review');
+    await page.check('input[name=violatesPolicy][value=yes]');
+    await page.selectOption('select[name=category]', 'threat');
+    await page.fill('textarea[name=notes]', 'reviewed in the browser test');
+    await page.click('form.stack button[type=submit]');
+    await page.waitForURL(/\/review\?saved=1/);
+    expect(await page.locator('main').innerText()).toContain('Saved');
+    await shot('09-review-next');
+  });
+});

@@ -1,0 +1,180 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import request from 'supertest';
+import { BatchRepository } from '@audio/db';
+import { findProgram, freePort, waitForPort } from '@audio/local-services';
+import { HeartbeatPublisher } from '@audio/queues';
+import { runHealthCli, type HealthReport } from '../src/index.js';
+import { createTestDashboard, type TestDashboard } from './support/test-dashboard.js';
+
+const SHA = 'a'.repeat(64);
+
+describe('GET /health and GET /metrics', () => {
+  let dashboard: TestDashboard;
+
+  beforeAll(async () => {
+    dashboard = await createTestDashboard({ env: { HEALTH_MIN_FREE_SCRATCH: '10GiB' } });
+  });
+  afterAll(() => dashboard?.close());
+
+  it('is 200 with every dependency reachable and nothing wrong', async () => {
+    const response = await request(dashboard.app).get('/health').expect(200);
+    const report = response.body as HealthReport;
+    expect(report.status).toBe('healthy');
+    expect(report.problems).toEqual([]);
+    for (const name of ['redis', 'postgres', 's3'] as const) {
+      expect(report.dependencies[name].ok).toBe(true);
+      expect(report.dependencies[name].latencyMs).toBeGreaterThanOrEqual(0);
+    }
+    expect(report.queues?.map((q) => q.name)).toEqual(['unpack']);
+    expect(report.stuckBatches).toEqual(expect.objectContaining({ count: 0 }));
+    expect(report.noonTarget).toEqual(expect.objectContaining({ met: true, timeZone: 'UTC' }));
+  });
+
+  it('is 503 naming a stuck batch and a host out of scratch, and the metrics show them', async () => {
+    const batches = new BatchRepository(dashboard.db);
+    const batchId = '20250101-000000-abcdef';
+    await batches.create({
+      batchId,
+      archiveKey: `archives/${batchId}.tar`,
+      sha256: SHA,
+      sizeBytes: 1000,
+      source: 'test',
+      transferredAt: new Date(Date.now() - 3 * 3_600_000),
+    });
+    await batches.markUnpacking(batchId, 'scratch-test-host');
+    const connection = new Redis(dashboard.redisUrl);
+    const heartbeat = new HeartbeatPublisher(
+      connection,
+      dashboard.prefix,
+      {
+        hostId: 'scratch-test-host',
+        app: 'unpack',
+        version: 'test',
+        queues: ['unpack', 'convert-scratch-test-host'],
+      },
+      async () => ({ activeJobs: 1, freeScratchBytes: 2 * 1024 ** 3 }),
+    );
+    try {
+      await heartbeat.beat();
+      const response = await request(dashboard.app).get('/health').expect(503);
+      const report = response.body as HealthReport;
+      expect(report.status).toBe('unhealthy');
+      expect(report.problems).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^1 batch stuck for more than 2 h 0 min: 20250101-000000-abcdef \(unpacking/),
+          'host scratch-test-host: free scratch 2.0 GiB is below 10.0 GiB',
+        ]),
+      );
+      expect(report.queues?.map((q) => q.name)).toContain('convert-scratch-test-host');
+
+      const metrics = await request(dashboard.app).get('/metrics').expect(200);
+      expect(metrics.headers['content-type']).toContain('text/plain');
+      expect(metrics.text).toContain('audio_stuck_batches 1');
+      expect(metrics.text).toContain(
+        `audio_host_free_scratch_bytes{host="scratch-test-host"} ${2 * 1024 ** 3}`,
+      );
+      expect(metrics.text).toContain('audio_batches{status="unpacking"} 1');
+      expect(metrics.text).toContain('audio_dependency_up{dependency="redis"} 1');
+      expect(metrics.text).toMatch(
+        /audio_queue_jobs\{queue="unpack",queue_kind="unpack",host="",state="waiting"\} 0/,
+      );
+      expect(metrics.text).toContain('audio_health_status 0');
+    } finally {
+      await heartbeat.stop();
+      connection.disconnect();
+    }
+  });
+});
+
+describe('METRICS_TOKEN', () => {
+  it('guards /health and /metrics with a bearer token when set', async () => {
+    const token = 'test-token-0123456789abcdef';
+    const dashboard = await createTestDashboard({ env: { METRICS_TOKEN: token } });
+    try {
+      await request(dashboard.app).get('/metrics').expect(401);
+      await request(dashboard.app).get('/health').set('Authorization', 'Bearer wrong-token').expect(401);
+      await request(dashboard.app).get('/metrics').set('Authorization', `Bearer ${token}`).expect(200);
+      await request(dashboard.app).get('/health').set('Authorization', `Bearer ${token}`).expect(200);
+    } finally {
+      await dashboard.close();
+    }
+  });
+});
+
+// A Redis of this test's own, stopped mid-test: the shared one keeps serving everyone else.
+describe('with Redis stopped', () => {
+  let redisServer: ChildProcess | undefined;
+  let dashboard: TestDashboard;
+
+  beforeAll(async () => {
+    const redisBinary = findProgram('redis-server');
+    if (!redisBinary) throw new Error('redis-server is not installed (apt-get install -y redis-server)');
+    const port = await freePort();
+    redisServer = spawn(
+      redisBinary,
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--daemonize',
+        'no',
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
+    await waitForPort(port, 10_000);
+    dashboard = await createTestDashboard({ redisUrl: `redis://127.0.0.1:${port}` });
+  });
+
+  afterAll(async () => {
+    redisServer?.kill('SIGKILL');
+    await dashboard?.close();
+    // ioredis force-destroys the dead server's socket 2 s after disconnect(); let it, so jest exits cleanly.
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+  });
+
+  it('turns /health to 503 naming Redis, and the health CLI exits 1', async () => {
+    await request(dashboard.app).get('/health').expect(200);
+    const output: string[] = [];
+    expect(await runHealthCli(['--compact'], { env: dashboard.env, stdout: (t) => output.push(t) })).toBe(0);
+    expect(JSON.parse(output.join('')).status).toBe('healthy');
+
+    const exited = new Promise((resolve) => redisServer!.once('exit', resolve));
+    redisServer!.kill('SIGKILL');
+    await exited;
+
+    const response = await request(dashboard.app).get('/health').expect(503);
+    const report = response.body as HealthReport;
+    expect(report.status).toBe('unhealthy');
+    expect(report.dependencies.redis.ok).toBe(false);
+    expect(report.dependencies.postgres.ok).toBe(true);
+    expect(report.problems[0]).toMatch(/^redis unreachable: /);
+    expect(report.queues).toBeNull();
+
+    output.length = 0;
+    expect(await runHealthCli([], { env: dashboard.env, stdout: (t) => output.push(t) })).toBe(1);
+    expect((JSON.parse(output.join('')) as HealthReport).problems.join('\n')).toMatch(/redis unreachable/);
+
+    // /metrics still answers, saying Redis is down.
+    const metrics = await request(dashboard.app).get('/metrics').expect(200);
+    expect(metrics.text).toContain('audio_dependency_up{dependency="redis"} 0');
+  });
+
+  it('exits 2 when it cannot check at all', async () => {
+    const errors: string[] = [];
+    const code = await runHealthCli([], {
+      env: { ...dashboard.env, REDIS_URL: 'http://not-redis' },
+      stderr: (t) => errors.push(t),
+    });
+    expect(code).toBe(2);
+    expect(errors.join('')).toContain('REDIS_URL');
+  });
+});
