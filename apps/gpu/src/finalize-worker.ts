@@ -24,6 +24,8 @@ export interface FinalizeWorkerDeps {
   deleteArchiveAfterComplete: boolean;
   concurrency: number;
   logger: Logger;
+  /** Called for each failure recorded (metrics). */
+  onFailureRecorded?: (stage: string, reasonCode: string) => void;
 }
 
 export interface FinalizeResult {
@@ -58,6 +60,7 @@ export async function finalizeBatch(
       message: reason.message,
       attempts: child?.attemptsMade ?? 1,
     });
+    deps.onFailureRecorded?.(reason.stage ?? 'transcribe', reason.code);
   }
   const failed = Object.keys(ignored).length;
   const succeeded = data.files - failed;

@@ -1,5 +1,6 @@
 import { AudioFileRepository, BatchRepository, createDb, FailureRepository, readDbConfig } from '@audio/db';
 import { createLogger, type Logger } from '@audio/logger';
+import { startProcessMetrics } from '@audio/metrics';
 import {
   createRedisConnection,
   finalizeQueueName,
@@ -8,11 +9,11 @@ import {
   readWorkerTuning,
   resolveHostId,
   transcribeQueueName,
+  JobBatcher,
 } from '@audio/queues';
 import { ObjectStore, readStorageConfig, ScratchManager } from '@audio/storage';
 import { readGpuConfig } from './config.js';
 import { createFinalizeWorker } from './finalize-worker.js';
-import { SidecarBatcher } from './sidecar-batcher.js';
 import { loadPolicy, SidecarProcess, type SidecarItem, type SidecarResultItem } from './sidecar/index.js';
 import { createTranscribeWorker } from './transcribe-worker.js';
 
@@ -39,21 +40,22 @@ export async function startGpuApp(
   const storageConfig = readStorageConfig(env);
   const policy = await loadPolicy(config.policyFile);
 
-  const sidecar = SidecarProcess.fromEnv(env, { logger: logger.child({ component: 'sidecar' }) });
+  const processMetrics = await startProcessMetrics({ app: 'gpu', hostId, env });
+  const { metrics } = processMetrics;
+  const sidecar = SidecarProcess.fromEnv(env, {
+    logger: logger.child({ component: 'sidecar' }),
+    onRequestComplete: (ms, items) => metrics.observeSidecarRequest(ms, items),
+  });
   const ready = await sidecar.start();
-  logger.info(
-    { backend: ready.backend, models: ready.models, device: ready.device, policy: policy.id },
-    'sidecar ready',
-  );
 
   const db = createDb(readDbConfig(env));
   const connection = createRedisConnection(redisConfig, 'worker', `gpu@${hostId}`);
   const prefix = redisConfig.prefix;
   const tuning = readWorkerTuning(env);
-  const store = ObjectStore.fromConfig(storageConfig, { logger });
+  const store = ObjectStore.fromConfig(storageConfig, { logger, metrics: metrics.storage });
   const scratch = ScratchManager.fromEnv(env);
 
-  const batcher = new SidecarBatcher<SidecarItem, SidecarResultItem>(
+  const batcher = new JobBatcher<SidecarItem, SidecarResultItem>(
     { process: (items) => sidecar.process(items, policy) },
     { maxBatch: config.batchSize, maxWaitMs: config.batchWaitMs },
   );
@@ -81,8 +83,10 @@ export async function startGpuApp(
     deleteArchiveAfterComplete: config.deleteArchiveAfterComplete,
     concurrency: config.finalizeConcurrency,
     logger,
+    onFailureRecorded: (stage, code) => metrics.countFailure(stage, code),
   });
   for (const worker of [transcribeWorker, finalize.worker]) {
+    metrics.instrumentWorker(worker);
     worker.on('failed', (job, error) =>
       logger.warn(
         { queue: worker.name, jobId: job?.id, attempts: job?.attemptsMade, err: error.message },
@@ -110,7 +114,18 @@ export async function startGpuApp(
     }),
   );
   heartbeat.start();
-  logger.info({ hostId, batchSize: config.batchSize }, 'gpu app started');
+  logger.info(
+    {
+      hostId,
+      backend: ready.backend,
+      models: ready.models,
+      device: ready.device,
+      policy: policy.id,
+      batchSize: config.batchSize,
+      metrics: processMetrics.url,
+    },
+    'gpu app started',
+  );
 
   return {
     hostId,
@@ -119,6 +134,7 @@ export async function startGpuApp(
       await Promise.all([transcribeWorker.close(force), finalize.close()]);
       await heartbeat.stop();
       await sidecar.stop();
+      await processMetrics.close();
       connection.disconnect();
       await db.close();
     },

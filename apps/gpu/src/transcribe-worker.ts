@@ -9,9 +9,9 @@ import {
   transcribeQueueName,
   type WorkerTuning,
   workerName,
+  type JobBatcher,
 } from '@audio/queues';
 import { processedOpusKey, type ObjectStore, type ScratchManager } from '@audio/storage';
-import type { SidecarBatcher } from './sidecar-batcher.js';
 import type { SidecarItem, SidecarResultItem } from './sidecar/index.js';
 
 export interface TranscribeWorkerDeps {
@@ -19,7 +19,7 @@ export interface TranscribeWorkerDeps {
   connection: ConnectionOptions;
   prefix: string;
   tuning?: WorkerTuning;
-  batcher: SidecarBatcher<SidecarItem, SidecarResultItem>;
+  batcher: JobBatcher<SidecarItem, SidecarResultItem>;
   scratch: ScratchManager;
   store: ObjectStore;
   audioFiles: AudioFileRepository;

@@ -4,19 +4,12 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
+import type { BatchFlowFile } from '@audio/queues';
 import { judgeEntryHeader, type RefusalCode } from './entry-policy.js';
 import { looksLikeMp3, SNIFF_BYTES } from './mp3-sniffer.js';
 
-export interface ExtractedFile {
-  index: number;
-  /** The entry's name in the archive, verbatim. */
-  entry: string;
-  /** Where it was written and where its Opus will go, relative to the batch's scratch directory. */
-  sourcePath: string;
-  opusPath: string;
-  sha256: string;
-  sizeBytes: number;
-}
+/** An accepted entry, as the batch flow carries it (paths relative to the batch's scratch directory). */
+export type ExtractedFile = BatchFlowFile;
 
 export interface RefusedEntry {
   entry: string;

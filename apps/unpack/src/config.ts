@@ -5,6 +5,7 @@ import { bytesFromEnv, durationFromEnv, envVar, integerFromEnv, readEnv } from '
 const unpackEnv = z.object({
   UNPACK_CONCURRENCY: envVar(integerFromEnv(1, 16).default(1), '1'),
   CONVERT_CONCURRENCY: envVar(integerFromEnv(1, 512).optional(), '16'),
+  CONVERT_BATCH_SIZE: envVar(integerFromEnv(1, 64).default(8), '8'),
   MAX_ENTRY_BYTES: envVar(bytesFromEnv.default(1024 ** 3), '1GiB'),
   MAX_ENTRIES: envVar(integerFromEnv(1).default(200_000), '200000'),
   BATCH_SCRATCH_QUOTA: envVar(bytesFromEnv.default(200 * 1024 ** 3), '200GiB'),
@@ -26,6 +27,8 @@ export interface UnpackConfig {
   unpackConcurrency: number;
   /** ffmpeg processes at the same time; default: one per core. */
   convertConcurrency: number;
+  /** Files converted by one ffmpeg process (its start-up costs more than a short file's encoding). */
+  convertBatchSize: number;
   maxEntryBytes: number;
   maxEntries: number;
   /** Bytes one batch may write to scratch (tar bombs stop here). */
@@ -43,6 +46,7 @@ export function readUnpackConfig(env: NodeJS.ProcessEnv = process.env): UnpackCo
   return {
     unpackConcurrency: e.UNPACK_CONCURRENCY,
     convertConcurrency: e.CONVERT_CONCURRENCY ?? os.availableParallelism(),
+    convertBatchSize: e.CONVERT_BATCH_SIZE,
     maxEntryBytes: e.MAX_ENTRY_BYTES,
     maxEntries: e.MAX_ENTRIES,
     batchScratchQuota: e.BATCH_SCRATCH_QUOTA,

@@ -4,6 +4,7 @@ import type { Logger } from '@audio/logger';
 import {
   convertPayload,
   convertQueueName,
+  JobBatcher,
   parsePayload,
   PipelineError,
   type WorkerTuning,
@@ -12,6 +13,12 @@ import {
 import type { ScratchManager } from '@audio/storage';
 import type { OpusConverter } from './opus-converter.js';
 
+interface ConvertItem {
+  key: string;
+  sourcePath: string;
+  opusPath: string;
+}
+
 export interface ConvertWorkerDeps {
   hostId: string;
   connection: ConnectionOptions;
@@ -19,7 +26,10 @@ export interface ConvertWorkerDeps {
   tuning?: WorkerTuning;
   scratch: ScratchManager;
   converter: OpusConverter;
+  /** ffmpeg processes at a time. */
   concurrency: number;
+  /** Files per ffmpeg process. */
+  batchSize: number;
   logger: Logger;
   /** Called after each conversion (metrics, tests). */
   onConverted?: (job: Job, ms: number) => void;
@@ -31,6 +41,15 @@ export interface ConvertWorkerDeps {
  */
 export function createConvertWorker(deps: ConvertWorkerDeps): Worker {
   const queueName = convertQueueName(deps.hostId);
+  const batcher = new JobBatcher<ConvertItem, ConvertItem & { error?: Error }>(
+    {
+      async process(items) {
+        const errors = await deps.converter.convertMany(items);
+        return items.map((item, i) => ({ ...item, error: errors[i] }));
+      },
+    },
+    { maxBatch: deps.batchSize, maxWaitMs: 20 },
+  );
   return new Worker(
     queueName,
     async (job: Job) => {
@@ -46,11 +65,8 @@ export function createConvertWorker(deps: ConvertWorkerDeps): Worker {
           stage: 'convert',
         }).toJobError();
       }
-      try {
-        await deps.converter.convert(source, opus);
-      } catch (error) {
-        throw error instanceof PipelineError ? error.toJobError() : error;
-      }
+      const { error } = await batcher.submit({ key: job.id!, sourcePath: source, opusPath: opus });
+      if (error) throw error instanceof PipelineError ? error.toJobError() : error;
       await fs.rm(source, { force: true }); // the MP3 is no longer needed on this host
       const ms = Date.now() - started;
       deps.onConverted?.(job, ms);
@@ -61,7 +77,7 @@ export function createConvertWorker(deps: ConvertWorkerDeps): Worker {
       name: workerName('convert', deps.hostId),
       connection: deps.connection,
       prefix: deps.prefix,
-      concurrency: deps.concurrency,
+      concurrency: deps.concurrency * deps.batchSize,
     },
   );
 }

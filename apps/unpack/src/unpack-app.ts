@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { BatchRepository, createDb, FailureRepository, readDbConfig } from '@audio/db';
 import { createLogger, type Logger } from '@audio/logger';
+import { startProcessMetrics } from '@audio/metrics';
 import {
   BatchFlowProducer,
   convertQueueName,
@@ -45,7 +46,9 @@ export async function startUnpackApp(
   const prefix = redisConfig.prefix;
   const tuning = readWorkerTuning(env);
 
-  const store = ObjectStore.fromConfig(storageConfig, { logger });
+  const processMetrics = await startProcessMetrics({ app: 'unpack', hostId, env });
+  const { metrics } = processMetrics;
+  const store = ObjectStore.fromConfig(storageConfig, { logger, metrics: metrics.storage });
   const scratch = ScratchManager.fromEnv(env);
   const batches = new BatchRepository(db);
   const failures = new FailureRepository(db);
@@ -60,6 +63,7 @@ export async function startUnpackApp(
     scratch,
     converter,
     concurrency: config.convertConcurrency,
+    batchSize: config.convertBatchSize,
     logger,
   });
   const unpackWorker = createUnpackWorker({
@@ -74,8 +78,10 @@ export async function startUnpackApp(
     failures,
     flows,
     logger,
+    onRefused: (code) => metrics.countFailure('unpack', code),
   });
   for (const worker of [convertWorker, unpackWorker]) {
+    metrics.instrumentWorker(worker);
     worker.on('failed', (job, error) =>
       logger.warn(
         { queue: worker.name, jobId: job?.id, attempts: job?.attemptsMade, err: error.message },
@@ -122,7 +128,10 @@ export async function startUnpackApp(
   sweepTimer.unref();
   void sweep().catch((err: unknown) => logger.warn({ err }, 'sweep failed'));
 
-  logger.info({ hostId, convertConcurrency: config.convertConcurrency }, 'unpack app started');
+  logger.info(
+    { hostId, convertConcurrency: config.convertConcurrency, metrics: processMetrics.url },
+    'unpack app started',
+  );
   return {
     hostId,
     async close(force = false) {
@@ -132,6 +141,7 @@ export async function startUnpackApp(
       await heartbeat.stop();
       await Promise.all(hostQueues.map((q) => q.close()));
       await flows.close();
+      await processMetrics.close();
       connection.disconnect();
       await db.close();
     },

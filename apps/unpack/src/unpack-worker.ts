@@ -32,6 +32,8 @@ export interface UnpackWorkerDeps {
   failures: FailureRepository;
   flows: BatchFlowProducer;
   logger: Logger;
+  /** Called for each refused entry (metrics). */
+  onRefused?: (code: string) => void;
 }
 
 export interface UnpackResult {
@@ -100,6 +102,7 @@ export async function unpackArchive(deps: UnpackWorkerDeps, payload: UnpackPaylo
       message: refused.message,
       attempts: 1,
     });
+    deps.onRefused?.(refused.code);
   }
   const flowCreated = await deps.flows.add({
     batchId,

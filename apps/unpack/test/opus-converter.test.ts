@@ -45,4 +45,28 @@ describe('OpusConverter', () => {
     });
     expect(fs.readdirSync(dir).filter((f) => f.startsWith('broken.opus'))).toEqual([]);
   });
+
+  it('converts a group in one ffmpeg run, and isolates a bad file when the group fails', async () => {
+    const files = ['one', 'two', 'bad', 'three'].map((name) => ({
+      sourcePath: path.join(dir, `group-${name}.mp3`),
+      opusPath: path.join(dir, `group-${name}.opus`),
+    }));
+    for (const [i, f] of files.entries()) {
+      if (i === 2) await writeCorruptMp3(f.sourcePath);
+      else await speakToMp3(`Group file ${i}.`, f.sourcePath);
+    }
+    const good = files.filter((_, i) => i !== 2);
+    expect(await converter.convertMany(good)).toEqual([undefined, undefined, undefined]);
+    for (const f of good) fs.rmSync(f.opusPath);
+
+    const results = await converter.convertMany(files);
+    expect(results.map((r) => (r as { code?: string } | undefined)?.code)).toEqual([
+      undefined,
+      undefined,
+      'decode_error',
+      undefined,
+    ]);
+    for (const [i, f] of files.entries()) expect(fs.existsSync(f.opusPath)).toBe(i !== 2);
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.part'))).toEqual([]);
+  });
 });

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { Command } from 'commander';
+import './index.js';
 import { describeServices, ensureServices, killPids, type S3ServerKind } from './services.js';
 import { isAlive, readState, removeState, STATE_DIR, SUPERVISOR_LOG, writeState } from './state.js';
 

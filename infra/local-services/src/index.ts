@@ -1,3 +1,7 @@
+// A development tool: the AWS SDK's notice that its 2027 releases need Node 22 is for production
+// operators (see the README), not for every demo and test run on Node 20.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export {
   ensureServices,
   describeServices,

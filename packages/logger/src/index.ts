@@ -50,7 +50,10 @@ export interface CreateLoggerOptions {
 /** pino everywhere: pretty in a terminal, JSON lines otherwise (journald, docker logs, files). */
 export function createLogger(options: CreateLoggerOptions): Logger {
   const level = options.level ?? process.env.LOG_LEVEL ?? 'info';
-  const pretty = options.pretty ?? (Boolean(process.stdout.isTTY) && !process.env.LOG_JSON);
+  // LOG_PRETTY=1 forces pretty lines where stdout is a pipe to a person (turbo dev); LOG_JSON=1 forces JSON.
+  const pretty =
+    options.pretty ??
+    (process.env.LOG_PRETTY === '1' || (Boolean(process.stdout.isTTY) && !process.env.LOG_JSON));
   const base: LoggerOptions = {
     name: options.name,
     level,

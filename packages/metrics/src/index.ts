@@ -3,3 +3,4 @@ export { serveMetrics, type MetricsServer } from './metrics-server.js';
 export { readMetricsConfig, type MetricsConfig } from './metrics-config.js';
 export { METRIC_NAMES } from './metric-names.js';
 export { queueKind } from './queue-kind.js';
+export { startProcessMetrics, type ProcessMetrics } from './process-metrics.js';

@@ -1,4 +1,4 @@
-/** What the batcher needs of the sidecar: one request for many items. */
+/** What a batcher hands its items to: one call for many items, one result per item key. */
 export interface BatchProcessor<Item extends { key: string }, Result extends { key: string }> {
   process(items: Item[]): Promise<Result[]>;
 }
@@ -10,11 +10,11 @@ interface Pending<Item, Result> {
 }
 
 /**
- * Collects the items of concurrently running jobs into one sidecar request: a GPU is fed batches, while
- * BullMQ hands a worker one job per call. A batch leaves when it is full or `maxWaitMs` after its first
- * item; each job gets its own result back.
+ * Collects the items of concurrently running jobs into one call: BullMQ hands a worker one job per
+ * processor call, while a GPU sidecar wants batches and ffmpeg pays its start-up once per process. A
+ * batch leaves when it is full or `maxWaitMs` after its first item; each job gets its own result back.
  */
-export class SidecarBatcher<Item extends { key: string }, Result extends { key: string }> {
+export class JobBatcher<Item extends { key: string }, Result extends { key: string }> {
   private queue: Pending<Item, Result>[] = [];
   private timer: NodeJS.Timeout | undefined;
 
@@ -34,10 +34,7 @@ export class SidecarBatcher<Item extends { key: string }, Result extends { key: 
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.options.maxBatch);
-      void this.send(batch);
-    }
+    while (this.queue.length > 0) void this.send(this.queue.splice(0, this.options.maxBatch));
   }
 
   private async send(batch: Pending<Item, Result>[]): Promise<void> {
@@ -47,7 +44,7 @@ export class SidecarBatcher<Item extends { key: string }, Result extends { key: 
       for (const pending of batch) {
         const result = byKey.get(pending.item.key);
         if (result) pending.resolve(result);
-        else pending.reject(new Error(`the sidecar returned no result for ${pending.item.key}`));
+        else pending.reject(new Error(`the batch returned no result for ${pending.item.key}`));
       }
     } catch (error) {
       for (const pending of batch) pending.reject(error);
