@@ -1,3 +1,9 @@
 import { jestConfig } from '../jest.preset.js';
 
-export default jestConfig();
+// End-to-end suites start several apps and sidecars each: one suite at a time on a 2-core machine.
+export default jestConfig({
+  globalSetup: '@audio/local-services/jest-global-setup',
+  globalTeardown: '@audio/local-services/jest-global-teardown',
+  maxWorkers: 1,
+  testTimeout: 240_000,
+});

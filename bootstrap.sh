@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# From a fresh Debian/Ubuntu machine with Node 20 to a working checkout, then runs a pnpm script:
+#   ./bootstrap.sh demo      the pipeline end to end on embedded defaults
+#   ./bootstrap.sh test      typecheck, lint and every test (what CI runs)
+# Installs only what is missing: Debian packages (with sudo when not root), pnpm, node_modules.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# What the demo and the tests run for real: ffmpeg/espeak-ng/lame for audio, redis-server, OpenStack
+# Swift (the production S3 API), sshd for SFTP tests, rclone for the storage benchmark, pytest for the
+# sidecar, chromium for the dashboard's browser test.
+apt_packages=(ffmpeg espeak-ng lame redis-server openssh-server rclone python3-pytest chromium
+  swift swift-proxy swift-account swift-container swift-object)
+if command -v dpkg-query >/dev/null; then
+  missing=()
+  for pkg in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "bootstrap: installing Debian packages: ${missing[*]}" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  fi
+else
+  echo "bootstrap: not a Debian-like system; install ffmpeg, espeak-ng, redis-server, OpenStack Swift yourself" >&2
+fi
+
+pnpm_version=10.34.9
+if ! command -v pnpm >/dev/null; then
+  echo "bootstrap: installing pnpm $pnpm_version" >&2
+  if ! npm install -g "pnpm@$pnpm_version" >&2 2>/dev/null; then
+    # No write access to npm's global prefix: install for this user instead.
+    npm install -g --prefix "$HOME/.local" "pnpm@$pnpm_version" >&2
+    export PATH="$HOME/.local/bin:$PATH"
+  fi
+fi
+
+pnpm install --frozen-lockfile >&2
+
+if [ $# -gt 0 ]; then
+  exec pnpm "$@"
+fi
