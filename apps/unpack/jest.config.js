@@ -1,3 +1,6 @@
 import { jestConfig } from '../../jest.preset.js';
 
-export default jestConfig();
+export default jestConfig({
+  globalSetup: '@audio/local-services/jest-global-setup',
+  globalTeardown: '@audio/local-services/jest-global-teardown',
+});

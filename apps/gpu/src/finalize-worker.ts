@@ -34,6 +34,8 @@ export interface FinalizeResult {
   refused: number;
   scratchCleaned: boolean;
   archiveDeleted: boolean;
+  /** The batch was replayed on another host meanwhile: this run only cleaned its scratch. */
+  superseded?: boolean;
 }
 
 /**
@@ -47,6 +49,23 @@ export async function finalizeBatch(
   transcribeQueue: Queue,
 ): Promise<FinalizeResult> {
   const data = parsePayload(finalizePayload, job.data, `${finalizeQueueName(deps.hostId)}/${job.id}`);
+  const batch = await deps.batches.get(data.batchId);
+  if (batch?.host && batch.host !== deps.hostId) {
+    // This host came back after its batch was replayed elsewhere: the other run's results stand.
+    await deps.scratch.remove(data.batchId);
+    deps.logger.warn(
+      { batchId: data.batchId, owner: batch.host },
+      'batch was replayed on another host: run dropped',
+    );
+    return {
+      succeeded: 0,
+      failed: 0,
+      refused: data.refused,
+      scratchCleaned: true,
+      archiveDeleted: false,
+      superseded: true,
+    };
+  }
   const ignored = await job.getIgnoredChildrenFailures();
   for (const [childKey, reasonText] of Object.entries(ignored)) {
     const childId = childKey.slice(childKey.lastIndexOf(':') + 1);
