@@ -60,6 +60,9 @@ export interface TransferConfig {
   inbox?: InboxConfig;
   uploadApi: UploadApiConfig & { enabled: boolean };
   shutdownTimeoutMs: number;
+  /** Multipart uploads older than this are aborted by the janitor (Swift has no lifecycle rules). */
+  staleMultipartAfterMs: number;
+  multipartJanitorIntervalMs: number;
 }
 
 const TiB = 1024 ** 4;
@@ -74,6 +77,8 @@ const transferEnv = z.object({
   TRANSFER_STATE_DIR: envVar(absolutePath.default('/data/transfer/state'), '/data/transfer/state'),
   TRANSFER_TEMP_DIR: envVar(absolutePath.default('/data/transfer/tmp'), '/data/transfer/tmp'),
   TRANSFER_SHUTDOWN_TIMEOUT: envVar(durationFromEnv.default(60_000), '60s'),
+  STALE_MULTIPART_AFTER: envVar(durationFromEnv.default(7 * 86_400_000), '7d'),
+  MULTIPART_JANITOR_INTERVAL: envVar(durationFromEnv.default(3_600_000), '1h'),
 
   SFTP_HOST: envVar(z.string().min(1).optional(), 'ingest.example.org'),
   SFTP_PORT: envVar(integerFromEnv(1, 65535).default(22), '22'),
@@ -132,6 +137,8 @@ export function readTransferConfig(env: NodeJS.ProcessEnv = process.env): Transf
     stateDir: e.TRANSFER_STATE_DIR,
     tempDir: e.TRANSFER_TEMP_DIR,
     shutdownTimeoutMs: e.TRANSFER_SHUTDOWN_TIMEOUT,
+    staleMultipartAfterMs: e.STALE_MULTIPART_AFTER,
+    multipartJanitorIntervalMs: e.MULTIPART_JANITOR_INTERVAL,
     uploadApi: {
       enabled: e.UPLOAD_API_ENABLED,
       ...(e.UPLOAD_API_TOKEN ? { token: e.UPLOAD_API_TOKEN } : {}),

@@ -72,3 +72,4 @@ export {
   type TransferAppOptions,
 } from './transfer-app.js';
 export { buildCli, serve, CliUsageError } from './cli-program.js';
+export { MultipartJanitor } from './multipart-janitor.js';

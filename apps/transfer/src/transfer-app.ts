@@ -3,6 +3,7 @@ import type { Logger } from '@audio/logger';
 import { HeartbeatPublisher, resolveHostId } from '@audio/queues';
 import { requireUploadToken } from './config.js';
 import { InboxSource } from './inbox-source.js';
+import { MultipartJanitor } from './multipart-janitor.js';
 import { PendingUploads } from './pending-uploads.js';
 import { PresignedUploads } from './presigned-uploads.js';
 import { SftpSource } from './sftp-source.js';
@@ -41,6 +42,7 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
   const { config, logger } = context;
   const parts: { sftp?: SftpSource; inbox?: InboxSource; uploadApi?: RunningUploadApi } = {};
   let heartbeat: HeartbeatPublisher | undefined;
+  let janitor: MultipartJanitor | undefined;
   try {
     const wantSftp = options.sftp ?? config.sftp !== undefined;
     const wantInbox = options.inbox ?? config.inbox !== undefined;
@@ -93,6 +95,13 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
       parts.inbox.start();
     }
 
+    janitor = new MultipartJanitor(context.store, {
+      olderThanMs: config.staleMultipartAfterMs,
+      intervalMs: config.multipartJanitorIntervalMs,
+      logger,
+    });
+    janitor.start();
+
     heartbeat = new HeartbeatPublisher(
       context.redis,
       context.redisPrefix,
@@ -106,6 +115,7 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
     );
     heartbeat.start();
   } catch (error) {
+    janitor?.stop();
     await Promise.all([parts.sftp?.close(true), parts.inbox?.close(true), parts.uploadApi?.close(true)]);
     await context.close();
     throw error;
@@ -129,6 +139,7 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
         await Promise.all([parts.sftp?.close(true), parts.inbox?.close(true), parts.uploadApi?.close(true)]);
       closing ??= (async () => {
         await Promise.all([parts.sftp?.close(), parts.inbox?.close(), parts.uploadApi?.close()]);
+        janitor?.stop();
         await heartbeat?.stop();
         await context.close();
       })();

@@ -76,7 +76,10 @@ function writeConfigs(
       'proxy-server',
       ports.proxy,
       `[pipeline:main]\npipeline = ${PROXY_PIPELINE}\n\n` +
-        `[app:proxy-server]\nuse = egg:swift#proxy\naccount_autocreate = true\n\n` +
+        `[app:proxy-server]\nuse = egg:swift#proxy\naccount_autocreate = true\n` +
+        // Swift's defaults (0.5 s to connect to a backend server) are for dedicated machines; on a
+        // loaded 2-core test machine they turn slow moments into 503 SlowDown.
+        `conn_timeout = 5\nnode_timeout = 60\nrecoverable_node_timeout = 60\nclient_timeout = 120\n\n` +
         `[filter:s3api]\nuse = egg:swift#s3api\nlocation = us-east-1\n\n` +
         `[filter:tempauth]\nuse = egg:swift#tempauth\nuser_test_tester = testing .admin\n\n` +
         `[filter:cache]\nuse = egg:swift#memcache\n\n${filters}`,

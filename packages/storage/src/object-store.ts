@@ -344,7 +344,11 @@ export class ObjectStore {
    * uploader that never resumed). Swift has no lifecycle rules to do this. Returns what was aborted;
    * servers without ListMultipartUploads (s3rver) yield an empty list and a warning.
    */
-  async abortStaleMultipartUploads(olderThanMs: number): Promise<AbortedUpload[]> {
+  async abortStaleMultipartUploads(
+    olderThanMs: number,
+    options: { prefix?: string } = {},
+  ): Promise<AbortedUpload[]> {
+    if (options.prefix !== undefined) assertSafePrefix(options.prefix);
     const cutoff = Date.now() - olderThanMs;
     const aborted: AbortedUpload[] = [];
     let keyMarker: string | undefined;
@@ -356,6 +360,7 @@ export class ObjectStore {
           this.client.send(
             new ListMultipartUploadsCommand({
               Bucket: this.bucket,
+              ...(options.prefix ? { Prefix: options.prefix } : {}),
               ...(keyMarker ? { KeyMarker: keyMarker } : {}),
               ...(uploadIdMarker ? { UploadIdMarker: uploadIdMarker } : {}),
             }),
