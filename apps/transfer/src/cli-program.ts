@@ -13,7 +13,7 @@ import { FileProgressBar } from './progress-bar.js';
 import { replayBatch } from './replay.js';
 import { SftpSource } from './sftp-source.js';
 import { startTransferApp } from './transfer-app.js';
-import { openTransferContext } from './transfer-context.js';
+import { openTransferContext, type TransferContext } from './transfer-context.js';
 
 /** A command used wrongly; the CLI prints the message without a stack trace. */
 export class CliUsageError extends Error {
@@ -123,23 +123,7 @@ export function buildCli(): Command {
         tempDir: context.config.tempDir,
         logger: context.logger,
       });
-      if (opts.once) {
-        try {
-          const result = await source.pollOnce();
-          print(true, result, '');
-          if (result.failed.length > 0) process.exitCode = 1;
-        } finally {
-          await source.close();
-          await context.close();
-        }
-        return;
-      }
-      source.start();
-      closeOnSignals([source], {
-        timeoutMs: context.config.shutdownTimeoutMs,
-        logger: context.logger,
-        after: () => context.close(),
-      });
+      await runSource(context, source, opts.once ? () => source.pollOnce() : undefined);
     });
 
   program
@@ -156,25 +140,13 @@ export function buildCli(): Command {
         ingester: context.ingester,
         logger: context.logger,
       });
-      if (opts.once) {
-        try {
-          await source.pollOnce();
-          await sleep(context.config.inbox!.pollIntervalMs);
-          const result = await source.pollOnce();
-          print(true, result, '');
-          if (result.failed.length > 0) process.exitCode = 1;
-        } finally {
-          await source.close();
-          await context.close();
-        }
-        return;
-      }
-      source.start();
-      closeOnSignals([source], {
-        timeoutMs: context.config.shutdownTimeoutMs,
-        logger: context.logger,
-        after: () => context.close(),
-      });
+      // --once looks twice, a poll interval apart: a file is taken only once its size was stable.
+      const twice = async () => {
+        await source.pollOnce();
+        await sleep(context.config.inbox!.pollIntervalMs);
+        return source.pollOnce();
+      };
+      await runSource(context, source, opts.once ? twice : undefined);
     });
 
   program
@@ -214,4 +186,32 @@ export async function serve(): Promise<void> {
   const logger = createLogger({ name: 'transfer' });
   const app = await startTransferApp({ logger });
   closeOnSignals([app], { timeoutMs: app.context.config.shutdownTimeoutMs, logger });
+}
+
+/**
+ * Runs a polling source: one round (`once`), printing what it did and exiting 1 when a file failed, or
+ * a loop until SIGTERM/SIGINT, finishing the file in progress first.
+ */
+async function runSource(
+  context: TransferContext,
+  source: { start(): void; close(force?: boolean): Promise<void> },
+  once: (() => Promise<{ failed: unknown[] }>) | undefined,
+): Promise<void> {
+  if (once) {
+    try {
+      const result = await once();
+      print(true, result, '');
+      if (result.failed.length > 0) process.exitCode = 1;
+    } finally {
+      await source.close();
+      await context.close();
+    }
+    return;
+  }
+  source.start();
+  closeOnSignals([source], {
+    timeoutMs: context.config.shutdownTimeoutMs,
+    logger: context.logger,
+    after: () => context.close(),
+  });
 }
