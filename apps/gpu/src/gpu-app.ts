@@ -5,6 +5,7 @@ import {
   createRedisConnection,
   finalizeQueueName,
   HeartbeatPublisher,
+  logWorkerEvents,
   readRedisConfig,
   readWorkerTuning,
   resolveHostId,
@@ -87,13 +88,7 @@ export async function startGpuApp(
   });
   for (const worker of [transcribeWorker, finalize.worker]) {
     metrics.instrumentWorker(worker);
-    worker.on('failed', (job, error) =>
-      logger.warn(
-        { queue: worker.name, jobId: job?.id, attempts: job?.attemptsMade, err: error.message },
-        'job failed',
-      ),
-    );
-    worker.on('error', (error) => logger.error({ queue: worker.name, err: error }, 'worker error'));
+    logWorkerEvents(worker, logger);
   }
 
   let activeJobs = 0;

@@ -7,6 +7,7 @@ import {
   convertQueueName,
   createRedisConnection,
   HeartbeatPublisher,
+  logWorkerEvents,
   readRedisConfig,
   readWorkerTuning,
   resolveHostId,
@@ -82,13 +83,7 @@ export async function startUnpackApp(
   });
   for (const worker of [convertWorker, unpackWorker]) {
     metrics.instrumentWorker(worker);
-    worker.on('failed', (job, error) =>
-      logger.warn(
-        { queue: worker.name, jobId: job?.id, attempts: job?.attemptsMade, err: error.message },
-        'job failed',
-      ),
-    );
-    worker.on('error', (error) => logger.error({ queue: worker.name, err: error }, 'worker error'));
+    logWorkerEvents(worker, logger);
   }
 
   const hostQueues = [convertQueueName(hostId), transcribeQueueName(hostId)].map(

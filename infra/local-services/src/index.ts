@@ -13,4 +13,4 @@ export {
 } from './services.js';
 export { freePort, waitForPort } from './ports.js';
 export { findProgram, requireProgram } from './system-packages.js';
-export { readState } from './state.js';
+export { isAlive, readState } from './state.js';

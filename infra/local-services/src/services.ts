@@ -7,6 +7,7 @@ import { configuredRedisUrl, redisAnswers, startRedis } from './redis.js';
 import { configuredS3, ensureBucket, s3Answers } from './s3.js';
 import { startS3rver, S3RVER_CREDENTIALS } from './s3rver.js';
 import type { StartedService } from './service.js';
+import { isAlive } from './state.js';
 import { findProgram } from './system-packages.js';
 import { startSwift, SWIFT_CREDENTIALS } from './swift.js';
 
@@ -141,18 +142,10 @@ export async function stopService(service: StartedService): Promise<void> {
 
 /** SIGTERM, then SIGKILL whatever is still alive after a few seconds. */
 export async function killPids(pids: number[], graceMs = 5000): Promise<void> {
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGTERM');
+  for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  while (pids.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
 }
 
 export function describeServices(reports: ServiceReport[]): string {

@@ -4,6 +4,7 @@ import { configuredDatabaseUrl } from '../src/postgres.js';
 import { configuredRedisUrl } from '../src/redis.js';
 import { configuredS3 } from '../src/s3.js';
 import { ensureServices } from '../src/services.js';
+import { isAlive } from '../src/state.js';
 
 describe('configured URLs', () => {
   it('builds them from the seeds’ variable names, URL first', () => {
@@ -21,14 +22,6 @@ describe('configured URLs', () => {
 
 describe('ensureServices', () => {
   it('starts what does not answer, says so, and stops only what it started', async () => {
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     const lines: string[] = [];
     const services = await ensureServices({
       // Nothing listens on port 1: a local Redis must be started. S3 is not configured: s3rver, the light one.
@@ -49,6 +42,6 @@ describe('ensureServices', () => {
     } finally {
       await services.stop();
     }
-    for (const service of services.started) for (const pid of service.pids) expect(alive(pid)).toBe(false);
+    for (const service of services.started) for (const pid of service.pids) expect(isAlive(pid)).toBe(false);
   }, 120_000);
 });
