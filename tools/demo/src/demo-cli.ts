@@ -26,7 +26,7 @@ const program = new Command('demo')
     for (const archive of archives) {
       if (!fs.existsSync(archive)) throw new Error(`archive ${archive} does not exist`);
     }
-    const environment = await prepareDemoEnvironment({ log: say });
+    const environment = await prepareDemoEnvironment({ log: say, privateQueues: true });
     let pipeline: InProcessPipeline | undefined;
     let workDir: string | undefined;
     try {
@@ -39,7 +39,8 @@ const program = new Command('demo')
       }
       pipeline = await InProcessPipeline.start(environment.env, logger);
       say(
-        `pipeline running on host ${pipeline.hostId} (sidecar backend: ${environment.env.SIDECAR_BACKEND})`,
+        `pipeline running on host ${pipeline.hostId}, queues ${environment.env.QUEUE_PREFIX ?? '{audio}'} ` +
+          `(sidecar backend: ${environment.env.SIDECAR_BACKEND})`,
       );
       const batches: { batchId: string; archive: string }[] = [];
       for (const archive of archives) {

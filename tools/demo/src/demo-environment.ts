@@ -1,7 +1,9 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { createRedisConnection, readRedisConfig } from '@audio/queues';
 import { migrateDeploy, MIGRATIONS_DIR } from '@audio/db/testing';
 import { describeServices, ensureServices, type Services } from '@audio/local-services';
 
@@ -22,6 +24,11 @@ const DEMO_DATABASE = 'audio_pipeline';
 export async function prepareDemoEnvironment(options: {
   baseEnv?: NodeJS.ProcessEnv;
   log: (line: string) => void;
+  /**
+   * Queues of this run only (a `{demo-…}` prefix, removed at the end), unless QUEUE_PREFIX is set: on a
+   * Redis shared with `pnpm dev` or another demo, their workers would otherwise take this run's jobs.
+   */
+  privateQueues?: boolean;
 }): Promise<DemoEnvironment> {
   const base = options.baseEnv ?? process.env;
   const services = await ensureServices({ env: base, log: options.log });
@@ -45,7 +52,16 @@ export async function prepareDemoEnvironment(options: {
       fs.mkdirSync(dir, { recursive: true });
     }
     env.SIDECAR_BACKEND ??= 'fixture';
-    return { env, services, close: () => services.stop() };
+    const ownPrefix = options.privateQueues && !base.QUEUE_PREFIX;
+    if (ownPrefix) env.QUEUE_PREFIX = `{demo-${crypto.randomBytes(4).toString('hex')}}`;
+    return {
+      env,
+      services,
+      async close() {
+        if (ownPrefix) await removeQueueKeys(env).catch(() => undefined);
+        await services.stop();
+      },
+    };
   } catch (error) {
     await services.stop();
     throw error;
@@ -82,5 +98,25 @@ async function hasPendingMigrations(databaseUrl: string): Promise<boolean> {
     return true; // no _prisma_migrations table yet
   } finally {
     await client.end();
+  }
+}
+
+/** Deletes every key under the run's queue prefix (SCAN, never KEYS, on a Redis others may use). */
+async function removeQueueKeys(env: NodeJS.ProcessEnv): Promise<void> {
+  const config = readRedisConfig(env);
+  // A worker connection waits for Redis to be ready (a producer's would fail its first command).
+  const redis = createRedisConnection(config, 'worker', 'demo-cleanup');
+  const { prefix } = config;
+  const giveUp = setTimeout(() => redis.disconnect(), 10_000);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    clearTimeout(giveUp);
+    redis.disconnect();
   }
 }
