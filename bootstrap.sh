@@ -6,6 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# Each step says how long it took (CI prints them; a slow mirror or registry shows up here).
+step_started=$SECONDS
+step_done() {
+  echo "bootstrap: $1 took $((SECONDS - step_started)) s" >&2
+  step_started=$SECONDS
+}
+
 # What the demo and the tests run for real: ffmpeg/espeak-ng/lame for audio, redis-server, OpenStack
 # Swift (the production S3 API), sshd for SFTP tests, rclone for the storage benchmark, pytest for the
 # sidecar, chromium for the dashboard's browser test.
@@ -26,6 +33,7 @@ if command -v dpkg-query >/dev/null; then
 else
   echo "bootstrap: not a Debian-like system; install ffmpeg, espeak-ng, redis-server, OpenStack Swift yourself" >&2
 fi
+step_done "Debian packages"
 
 pnpm_version=10.34.9
 if ! command -v pnpm >/dev/null; then
@@ -36,9 +44,13 @@ if ! command -v pnpm >/dev/null; then
     export PATH="$HOME/.local/bin:$PATH"
   fi
 fi
+step_done "pnpm"
 
 pnpm install --frozen-lockfile >&2
+step_done "pnpm install (with the Prisma client generated)"
 
 if [ $# -gt 0 ]; then
-  exec pnpm "$@"
+  pnpm "$@" && status=0 || status=$?
+  step_done "pnpm $*"
+  exit $status
 fi
