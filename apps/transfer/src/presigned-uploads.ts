@@ -10,12 +10,11 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { z } from 'zod';
 import type { BatchRepository } from '@audio/db';
 import type { Logger } from '@audio/logger';
+import { assertBatchId, newBatchId } from '@audio/queues';
 import {
   archiveKey,
-  assertBatchId,
   ChecksumMismatchError,
   MAX_SINGLE_PUT_SIZE,
-  newBatchId,
   openVerifiedStream,
   planParts,
   type ObjectStore,

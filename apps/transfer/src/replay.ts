@@ -1,8 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { BatchRepository } from '@audio/db';
 import type { Logger } from '@audio/logger';
-import { JOB_OPTIONS, unpackPayload, type UnpackPayload } from '@audio/queues';
-import { assertBatchId, type ObjectStore } from '@audio/storage';
+import { assertBatchId, JOB_OPTIONS, type UnpackPayload, unpackPayload } from '@audio/queues';
+import { type ObjectStore } from '@audio/storage';
 
 /** A batch that cannot be replayed; the message says which and why. */
 export class ReplayError extends Error {

@@ -1,14 +1,10 @@
 import { z } from 'zod';
+import { batchIdSchema } from '@audio/queues';
 import type { Db } from './db.js';
 import type { Batch, BatchStatus, Prisma } from './generated/prisma/client.js';
 import { BatchNotFoundError, BatchStateError, ConflictingRecordError } from './errors.js';
 import { parseInput } from './parse-input.js';
 
-const batchIdSchema = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .max(128, 'must be at most 128 characters');
 const count = z.number().int('must be a whole number').nonnegative('must not be negative');
 const text = z.string().trim().min(1, 'must not be empty');
 

@@ -10,7 +10,15 @@ export {
   type HostQueueKind,
 } from './queue-names.js';
 export {
+  BATCH_ID_PATTERN,
+  InvalidBatchIdError,
+  assertBatchId,
+  batchIdProblem,
   batchIdSchema,
+  isBatchId,
+  newBatchId,
+} from './batch-id.js';
+export {
   unpackPayload,
   convertPayload,
   transcribePayload,

@@ -1,12 +1,10 @@
 import { z } from 'zod';
-import { BATCH_ID_PATTERN } from '@audio/storage';
+import { batchIdSchema } from './batch-id.js';
 
 /**
  * Job payloads: the contract between the apps. Every worker parses its job's data with these
  * schemas, so a producer on another version fails loudly instead of half-processing.
  */
-export const batchIdSchema = z.string().regex(BATCH_ID_PATTERN, 'must look like 20250622-143052-a1b2c3');
-
 const isoDate = z.iso.datetime({ offset: true });
 
 /** Shared `unpack` queue: one archive that transfer put in S3. jobId = batchId. */
