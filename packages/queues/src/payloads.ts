@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { batchIdSchema } from './batch-id.js';
 
-/**
- * Job payloads: the contract between the apps. Every worker parses its job's data with these
- * schemas, so a producer on another version fails loudly instead of half-processing.
- */
+// Job payloads: the contract between the apps. Every worker parses its job's data with these schemas
+// (through the stage table), so a producer on another version fails loudly instead of half-processing.
+
 const isoDate = z.iso.datetime({ offset: true });
 
 /** Shared `unpack` queue: one archive that transfer put in S3. jobId = batchId. */
@@ -65,11 +64,3 @@ export const finalizePayload = z.object({
   archiveKey: z.string().min(1),
 });
 export type FinalizePayload = z.output<typeof finalizePayload>;
-
-/** Parses a job's data, naming the queue and job id when it does not match the contract. */
-export function parsePayload<S extends z.ZodType>(schema: S, data: unknown, where: string): z.output<S> {
-  const result = schema.safeParse(data);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  throw new Error(`job ${where} has invalid data: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-}

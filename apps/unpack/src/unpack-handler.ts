@@ -1,16 +1,6 @@
-import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { BatchRepository, FailureRepository } from '@audio/db';
 import type { Logger } from '@audio/logger';
-import type { BatchFlowProducer } from '@audio/queues';
-import {
-  formatReason,
-  parsePayload,
-  UNPACK_QUEUE,
-  unpackPayload,
-  type UnpackPayload,
-  type WorkerTuning,
-  workerName,
-} from '@audio/queues';
+import { PipelineError, type BatchFlowProducer, type UnpackPayload } from '@audio/queues';
 import {
   ChecksumMismatchError,
   openVerifiedStream,
@@ -20,11 +10,8 @@ import {
 import { ArchiveError, ArchiveExtractor, type ExtractionResult } from './archive-extractor.js';
 import type { UnpackConfig } from './config.js';
 
-export interface UnpackWorkerDeps {
+export interface UnpackDeps {
   hostId: string;
-  connection: ConnectionOptions;
-  prefix: string;
-  tuning?: WorkerTuning;
   config: UnpackConfig;
   store: ObjectStore;
   scratch: ScratchManager;
@@ -44,29 +31,25 @@ export interface UnpackResult {
 }
 
 /**
- * Takes an archive from the shared queue, extracts it into this host's scratch and creates the batch's
- * flow on this host. A truncated or unreadable archive fails the batch and leaves nothing behind: the
- * flow is created only after the whole archive was read.
+ * The `unpack` stage: takes an archive from the shared queue, extracts it into this host's scratch and
+ * creates the batch's flow on this host. A truncated or unreadable archive fails the batch and leaves
+ * nothing behind: the flow is created only after the whole archive was read.
  */
-export async function unpackArchive(deps: UnpackWorkerDeps, payload: UnpackPayload): Promise<UnpackResult> {
+export async function unpackArchive(deps: UnpackDeps, payload: UnpackPayload): Promise<UnpackResult> {
   const { batchId } = payload;
   const log = deps.logger.child({ batchId });
   const batch = await deps.batches.get(batchId);
   if (!batch) {
-    throw new UnrecoverableError(
-      formatReason({ code: 'unknown_batch', message: `no batch row for ${batchId}` }),
-    );
+    throw new PipelineError('unknown_batch', `no batch row for ${batchId}`, { retryable: false });
   }
   await deps.batches.markUnpacking(batchId, deps.hostId);
   const archive = await deps.store.head(payload.s3Key);
   if (!archive) {
-    await deps.batches.markFailed(batchId, {
-      code: 'archive_missing',
-      message: `${payload.s3Key} is not in S3`,
+    const failure = new PipelineError('archive_missing', `${payload.s3Key} is not in S3`, {
+      retryable: false,
     });
-    throw new UnrecoverableError(
-      formatReason({ code: 'archive_missing', message: `${payload.s3Key} is not in S3` }),
-    );
+    await deps.batches.markFailed(batchId, { code: failure.code, message: failure.message });
+    throw failure;
   }
   await deps.scratch.ensureFreeSpace(Math.min(archive.size, deps.config.batchScratchQuota));
   // A retry on this host starts from a clean directory: what a killed attempt left is not trusted.
@@ -85,10 +68,10 @@ export async function unpackArchive(deps: UnpackWorkerDeps, payload: UnpackPaylo
     await deps.scratch.remove(batchId);
     if (error instanceof ArchiveError || error instanceof ChecksumMismatchError) {
       const code = error instanceof ArchiveError ? error.code : 'checksum_mismatch';
-      const message = (error as Error).message;
-      await deps.batches.markFailed(batchId, { code, message });
-      log.warn({ code, message }, 'archive refused: batch failed');
-      throw new UnrecoverableError(formatReason({ code, stage: 'unpack', message }));
+      const failure = new PipelineError(code, error.message, { retryable: false });
+      await deps.batches.markFailed(batchId, { code: failure.code, message: failure.message });
+      log.warn({ code, message: failure.message }, 'archive refused: batch failed');
+      throw failure;
     }
     throw error; // S3 or disk trouble: the job is retried (here or on another host)
   }
@@ -124,20 +107,4 @@ export async function unpackArchive(deps: UnpackWorkerDeps, payload: UnpackPaylo
     bytes: result.bytesWritten,
     flowCreated,
   };
-}
-
-export function createUnpackWorker(deps: UnpackWorkerDeps): Worker {
-  return new Worker(
-    UNPACK_QUEUE,
-    async (job: Job) =>
-      unpackArchive(deps, parsePayload(unpackPayload, job.data, `${UNPACK_QUEUE}/${job.id}`)),
-    {
-      ...deps.tuning,
-      name: workerName('unpack', deps.hostId),
-      connection: deps.connection,
-      prefix: deps.prefix,
-      concurrency: deps.config.unpackConcurrency,
-      autorun: false, // the backlog gate decides when this host starts taking archives
-    },
-  );
 }

@@ -1,31 +1,21 @@
-import { Job, Queue, Worker, type ConnectionOptions } from 'bullmq';
+import { Job, type Queue } from 'bullmq';
 import type { BatchRepository, FailureRepository } from '@audio/db';
 import type { Logger } from '@audio/logger';
-import {
-  finalizePayload,
-  finalizeQueueName,
-  parsePayload,
-  parseReason,
-  transcribeQueueName,
-  type WorkerTuning,
-  workerName,
-} from '@audio/queues';
+import { decodeFailure, type FinalizePayload, type PipelineFailure } from '@audio/queues';
 import type { ObjectStore, ScratchManager } from '@audio/storage';
 
-export interface FinalizeWorkerDeps {
+export interface FinalizeDeps {
   hostId: string;
-  connection: ConnectionOptions;
-  prefix: string;
-  tuning?: WorkerTuning;
   scratch: ScratchManager;
   store: ObjectStore;
   batches: BatchRepository;
   failures: FailureRepository;
   deleteArchiveAfterComplete: boolean;
-  concurrency: number;
+  /** This host's transcribe queue: only for failures an older release stored (see `failureOfChild`). */
+  transcribeQueue: Queue;
   logger: Logger;
   /** Called for each failure recorded (metrics). */
-  onFailureRecorded?: (stage: string, reasonCode: string) => void;
+  onFailureRecorded?: (failure: PipelineFailure) => void;
 }
 
 export interface FinalizeResult {
@@ -39,16 +29,15 @@ export interface FinalizeResult {
 }
 
 /**
- * Runs once every file of a batch is done: records the files that failed for good (the children whose
- * failures the flow ignored), removes the batch's scratch directory and marks the batch complete.
- * Every step is idempotent, so a retried finalize does no harm.
+ * The `finalize` stage, once every file of a batch is done: records the files that failed for good (the
+ * children whose failures the flow ignored), removes the batch's scratch directory and marks the batch
+ * complete. Every step is idempotent, so a retried finalize does no harm.
  */
 export async function finalizeBatch(
-  deps: FinalizeWorkerDeps,
+  deps: FinalizeDeps,
+  data: FinalizePayload,
   job: Job,
-  transcribeQueue: Queue,
 ): Promise<FinalizeResult> {
-  const data = parsePayload(finalizePayload, job.data, `${finalizeQueueName(deps.hostId)}/${job.id}`);
   const batch = await deps.batches.get(data.batchId);
   if (batch?.host && batch.host !== deps.hostId) {
     // This host came back after its batch was replayed elsewhere: the other run's results stand.
@@ -67,19 +56,17 @@ export async function finalizeBatch(
     };
   }
   const ignored = await job.getIgnoredChildrenFailures();
-  for (const [childKey, reasonText] of Object.entries(ignored)) {
-    const childId = childKey.slice(childKey.lastIndexOf(':') + 1);
-    const child = await Job.fromId(transcribeQueue, childId);
-    const reason = parseReason(reasonText);
+  for (const [childKey, reason] of Object.entries(ignored)) {
+    const failure = await failureOfChild(deps, childKey, reason);
     await deps.failures.record({
       batchId: data.batchId,
-      entry: (child?.data as { entry?: string } | undefined)?.entry ?? childId,
-      stage: reason.stage ?? 'transcribe',
-      reasonCode: reason.code,
-      message: reason.message,
-      attempts: child?.attemptsMade ?? 1,
+      entry: failure.entry,
+      stage: failure.stage,
+      reasonCode: failure.code,
+      message: failure.message,
+      attempts: failure.attempts,
     });
-    deps.onFailureRecorded?.(reason.stage ?? 'transcribe', reason.code);
+    deps.onFailureRecorded?.(failure);
   }
   const failed = Object.keys(ignored).length;
   const succeeded = data.files - failed;
@@ -94,27 +81,25 @@ export async function finalizeBatch(
   return { succeeded, failed, refused: data.refused, scratchCleaned: true, archiveDeleted };
 }
 
-export function createFinalizeWorker(deps: FinalizeWorkerDeps): { worker: Worker; close(): Promise<void> } {
-  const transcribeQueue = new Queue(transcribeQueueName(deps.hostId), {
-    connection: deps.connection,
-    prefix: deps.prefix,
-  });
-  const worker = new Worker(
-    finalizeQueueName(deps.hostId),
-    (job: Job) => finalizeBatch(deps, job, transcribeQueue),
-    {
-      ...deps.tuning,
-      name: workerName('finalize', deps.hostId),
-      connection: deps.connection,
-      prefix: deps.prefix,
-      concurrency: deps.concurrency,
-    },
-  );
+/**
+ * A child's stored failure. Since the stage table, it names its stage, entry and attempts. A reason in
+ * the `[code@stage] message` form of an older release does not: only then is the child job read for its
+ * entry and attempts (remove with `decodeFailure`'s legacy branch).
+ */
+async function failureOfChild(
+  deps: FinalizeDeps,
+  childKey: string,
+  reason: string,
+): Promise<PipelineFailure> {
+  const failure = decodeFailure(reason);
+  if (failure.stage && failure.entry !== undefined && failure.attempts)
+    return { ...failure, stage: failure.stage, entry: failure.entry, attempts: failure.attempts };
+  const childId = childKey.slice(childKey.lastIndexOf(':') + 1);
+  const child = await Job.fromId(deps.transcribeQueue, childId);
   return {
-    worker,
-    async close() {
-      await worker.close();
-      await transcribeQueue.close();
-    },
+    ...failure,
+    stage: failure.stage ?? 'transcribe',
+    entry: failure.entry ?? (child?.data as { entry?: string } | undefined)?.entry ?? childId,
+    attempts: failure.attempts ?? child?.attemptsMade ?? 1,
   };
 }
