@@ -58,7 +58,7 @@ describe('the dashboard in a browser', () => {
     await pipeline.waitForBatches([batchId], 240_000);
 
     dashboard = await startDashboard({ env, logger, port: 0 });
-    const db = createDb({ databaseUrl: database.databaseUrl, poolSize: 1, connectionTimeoutMs: 10_000 });
+    const db = createDb({ databaseUrl: database.databaseUrl, poolSize: 1, connectionTimeoutMs: 60_000 });
     try {
       await new UserAccounts(new ReviewerRepository(db)).create(
         REVIEWER.username,

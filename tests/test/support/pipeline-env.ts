@@ -50,6 +50,7 @@ export async function createPipelineTestEnv(
     ...process.env,
     DATABASE_URL: database.databaseUrl,
     DB_POOL_SIZE: '5',
+    DB_CONNECTION_TIMEOUT_MS: '60000', // waiting for a pooled connection on a loaded machine is not a failure
     QUEUE_PREFIX: prefix,
     HOST_ID: hostId,
     SCRATCH_ROOT: scratchRoot,
@@ -59,7 +60,7 @@ export async function createPipelineTestEnv(
     LOG_JSON: '1',
     ...extra,
   };
-  const db = createDb({ databaseUrl: database.databaseUrl, poolSize: 5, connectionTimeoutMs: 10_000 });
+  const db = createDb({ databaseUrl: database.databaseUrl, poolSize: 5, connectionTimeoutMs: 60_000 });
   const store = ObjectStore.fromConfig(readStorageConfig(env));
   return {
     env,
