@@ -126,6 +126,6 @@ describe('transfers through a faulty network (fault proxy in front of Swift)', (
     expect(gets[0]!.fault).toBe('slow-response');
     // At least one more GET got the file (more, if a healthy answer on a loaded machine also took 5 s).
     expect(gets.length).toBeGreaterThanOrEqual(2);
-    expect(gets.at(-1)!.status).toBe(200);
+    expect([200, 206]).toContain(gets.at(-1)!.status); // a retry asks with a Range header
   });
 });
