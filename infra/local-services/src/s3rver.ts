@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { freePort, waitForPort } from './ports.js';
+import { freePort, waitForPort, STARTUP_DEADLINE_MS } from './ports.js';
 import { ensureBucket } from './s3.js';
 import type { StartedService } from './service.js';
 
@@ -37,7 +37,7 @@ export async function startS3rver(dataDir: string, bucket: string): Promise<Star
     }
   };
   try {
-    await waitForPort(port, 15_000);
+    await waitForPort(port, STARTUP_DEADLINE_MS);
     const endpoint = `http://127.0.0.1:${port}`;
     await ensureBucket({ endpoint, ...S3RVER_CREDENTIALS, bucket, region: 'us-east-1' });
     return {
