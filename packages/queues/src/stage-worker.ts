@@ -1,5 +1,5 @@
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { failureOf, PipelineError, toJobError } from './pipeline-failure.js';
+import { failureOf, PipelineError, toJobError, type FailureContext } from './pipeline-failure.js';
 import { parseStagePayload, stageQueueName, STAGES, type StageName, type StagePayload } from './stages.js';
 import { workerName, type WorkerTuning } from './worker-tuning.js';
 
@@ -38,13 +38,13 @@ export function createStageWorker<S extends StageName>(
       try {
         payload = parseStagePayload(stage, job.data, `${queueName}/${job.id}`);
       } catch (error) {
-        throw toJobError(failureOf(new PipelineError('invalid_payload', (error as Error).message), context));
+        throw jobError(new PipelineError('invalid_payload', (error as Error).message), context);
       }
       context.entry = (definition.entryOf as (p: StagePayload<S>) => string)(payload);
       try {
         return await handler(payload, job);
       } catch (error) {
-        throw toJobError(failureOf(error, context));
+        throw jobError(error, context);
       }
     },
     {
@@ -56,6 +56,15 @@ export function createStageWorker<S extends StageName>(
       autorun: options.autorun ?? true,
     },
   );
+}
+
+/** The failure as BullMQ stores it, with the stack of where it happened (Bull Board shows it). */
+function jobError(error: unknown, context: FailureContext): Error {
+  const wrapped = toJobError(failureOf(error, context));
+  const frames =
+    error instanceof Error ? (error.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l)) : [];
+  if (frames.length > 0) wrapped.stack = [`${wrapped.name}: ${wrapped.message}`, ...frames].join('\n');
+  return wrapped;
 }
 
 /** The entry of data that did not parse, when it names one. */

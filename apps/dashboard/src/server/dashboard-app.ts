@@ -4,22 +4,23 @@ import { MonitoringQueries, ReviewerRepository, type Db } from '@audio/db';
 import type { Logger } from '@audio/logger';
 import type { PipelineMetrics } from '@audio/metrics';
 import type { ObjectStore } from '@audio/storage';
-import { loadCurrentUser } from './access-control.js';
-import { BatchOverview } from './batch-overview.js';
-import { createBatchPages } from './batch-pages.js';
-import { requireBearerToken } from './bearer-token.js';
-import { BOARD_PATH, createBullBoardRouter } from './bull-board-router.js';
-import { registerClusterMetrics } from './cluster-metrics.js';
-import { createCsrfProtection } from './csrf-protection.js';
+import { createBatchApi } from '../api/batch-api.js';
+import { createMachineEndpoints } from '../api/machine-endpoints.js';
+import { loadCurrentUser } from '../auth/access-control.js';
+import { BatchOverview } from '../operations/batch-overview.js';
+import { createBatchPages } from '../operations/batch-pages.js';
+import { BOARD_PATH, createBullBoardRouter } from '../operations/bull-board-router.js';
+import { registerClusterMetrics } from '../operations/cluster-metrics.js';
+import { createCsrfProtection } from '../auth/csrf-protection.js';
 import type { DashboardConfig } from './dashboard-config.js';
-import { HealthChecker } from './health-check.js';
-import { createLoginRoutes } from './login-routes.js';
-import type { QueueRegistry } from './queue-registry.js';
-import { createReviewRoutes } from './review-routes.js';
-import { homePath } from './roles.js';
-import { createSessionMiddleware } from './session-middleware.js';
-import { createStatusPage } from './status-page.js';
-import { UserAccounts } from './user-accounts.js';
+import { HealthChecker } from '../operations/health-check.js';
+import { createLoginRoutes } from '../auth/login-routes.js';
+import type { QueueRegistry } from '../operations/queue-registry.js';
+import { createReviewRoutes } from '../review/review-routes.js';
+import { homePath } from '../auth/roles.js';
+import { createSessionMiddleware } from '../auth/session-middleware.js';
+import { createStatusPage } from '../operations/status-page.js';
+import { UserAccounts } from '../auth/user-accounts.js';
 
 export interface DashboardDeps {
   config: DashboardConfig;
@@ -74,14 +75,7 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
   registerClusterMetrics(deps.metrics.registry, { health, monitoring: new MonitoringQueries(deps.db) });
 
   // Machine endpoints first: they must answer while Redis (which holds the sessions) is down.
-  const machine = requireBearerToken(config.metricsToken);
-  app.get('/health', machine, async (_req, res) => {
-    const report = await health.check();
-    res.status(report.status === 'healthy' ? 200 : 503).json(report);
-  });
-  app.get('/metrics', machine, async (_req, res) => {
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
+  app.use(createMachineEndpoints({ health, registry: deps.metrics.registry, token: config.metricsToken }));
 
   const users = new ReviewerRepository(deps.db);
   const accounts = new UserAccounts(users);
@@ -117,7 +111,9 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
     const user = res.locals.user;
     res.redirect(302, user ? homePath(user.role) : '/login');
   });
-  app.use(createBatchPages(new BatchOverview(deps.db, deps.queues), csrf));
+  const overview = new BatchOverview(deps.db, deps.queues);
+  app.use(createBatchApi(overview));
+  app.use(createBatchPages(overview, csrf));
   app.use(createStatusPage(health, csrf));
   app.use(
     createReviewRoutes({

@@ -1,40 +1,18 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import type { BatchStatus } from '@audio/db';
-import { requirePermission } from './access-control.js';
+import { requirePermission } from '../auth/access-control.js';
 import type { BatchDetail, BatchEntry, BatchOverview, BatchSummary, JobTiming } from './batch-overview.js';
-import type { CsrfProtection } from './csrf-protection.js';
-import { between, formatBytes, formatDuration, formatTime } from './display-format.js';
-import { html, type SafeHtml } from './html-template.js';
-import { renderPage } from './page-layout.js';
+import { BATCH_STATUSES as STATUSES, batchListQuery as listQuery } from './batch-list-query.js';
+import type { CsrfProtection } from '../auth/csrf-protection.js';
+import { between, formatBytes, formatDuration, formatTime } from '../views/display-format.js';
+import { dataTable } from '../views/data-table.js';
+import { html, type SafeHtml } from '../views/html-template.js';
+import { renderPage } from '../views/page-layout.js';
 
-const STATUSES = ['transferred', 'unpacking', 'unpacked', 'complete', 'failed'] as const;
-const PAGE_SIZE = 50;
-
-const listQuery = z.object({
-  status: z.enum(STATUSES).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(PAGE_SIZE),
-  offset: z.coerce.number().int().min(0).default(0),
-});
-
-/** The batch list with progress, a batch's files with reasons and timings; as pages and as JSON. */
+/** The batch list with progress, a batch's files with reasons and timings (the same as JSON: ../api). */
 export function createBatchPages(overview: BatchOverview, csrf: CsrfProtection): Router {
   const router = Router();
   const page = requirePermission('operations:read', 'page');
-  const api = requirePermission('operations:read', 'api');
-
-  router.get('/api/batches', api, async (req, res) => {
-    const query = listQuery.safeParse(req.query);
-    if (!query.success)
-      return res.status(400).json({ error: `bad query: ${query.error.issues[0]!.message}` });
-    res.json({ batches: await overview.list(query.data) });
-  });
-
-  router.get('/api/batches/:batchId', api, async (req, res) => {
-    const detail = await overview.detail(String(req.params.batchId));
-    if (!detail) return res.status(404).json({ error: `no batch ${req.params.batchId}` });
-    res.json(detail);
-  });
 
   router.get('/batches', page, async (req, res) => {
     const query = listQuery.safeParse(req.query);
@@ -68,25 +46,21 @@ export function createBatchPages(overview: BatchOverview, csrf: CsrfProtection):
           ${
             batches.length === 0
               ? html`<p class="notice">No batches${status ? html` with status ${status}` : ''}.</p>`
-              : html`<table>
-                  <thead>
-                    <tr>
-                      <th>Batch</th>
-                      <th>Status</th>
-                      <th>Host</th>
-                      <th>Progress</th>
-                      <th class="num">Done</th>
-                      <th class="num">Failed</th>
-                      <th>Flow (BullMQ)</th>
-                      <th>Transferred</th>
-                      <th>Took</th>
-                      <th class="num">Size</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    ${batches.map(batchRow)}
-                  </tbody>
-                </table>`
+              : dataTable(
+                  [
+                    'Batch',
+                    'Status',
+                    'Host',
+                    'Progress',
+                    '#Done',
+                    '#Failed',
+                    'Flow (BullMQ)',
+                    'Transferred',
+                    'Took',
+                    '#Size',
+                  ],
+                  batches.map(batchRow),
+                )
           }
           <div class="pager">
             ${offset > 0 ? html`<a href="${link({ status, offset: Math.max(0, offset - limit) })}">← newer</a>` : ''}
@@ -271,49 +245,36 @@ function batchDetailBody(d: BatchDetail): SafeHtml {
         : ''
     }
     <h2>Timings</h2>
-    <table>
-      <thead>
-        <tr>
-          <th>Step</th>
-          <th>From</th>
-          <th>To</th>
-          <th class="num">Took</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${steps.map(
-          ([label, from, to]) =>
-            html`<tr>
-              <td>${label}</td>
-              <td>${formatTime(from)}</td>
-              <td>${formatTime(to)}</td>
-              <td class="num">${formatDuration(between(from, to))}</td>
-            </tr>`,
-        )}
-      </tbody>
-    </table>
+    ${dataTable(
+      ['Step', 'From', 'To', '#Took'],
+      steps.map(
+        ([label, from, to]) =>
+          html`<tr>
+            <td>${label}</td>
+            <td>${formatTime(from)}</td>
+            <td>${formatTime(to)}</td>
+            <td class="num">${formatDuration(between(from, to))}</td>
+          </tr>`,
+      ),
+    )}
     ${b.flow ? html`<p class="muted">Flow in BullMQ: finalize ${b.flow.finalizeState}; ${b.flow.processed} children done, ${b.flow.unprocessed} pending, ${b.flow.ignored} failed.</p>` : ''}
     <h2>Files (${d.entries.length})</h2>
     ${d.jobsAvailable ? '' : html`<p class="muted">Job timings unavailable: Redis could not be read.</p>`}
     ${
       d.entries.length === 0
         ? html`<p class="notice">No files recorded yet.</p>`
-        : html`<table>
-            <thead>
-              <tr>
-                <th>Entry</th>
-                <th>Outcome</th>
-                <th class="num">Score</th>
-                <th class="num">Length</th>
-                <th>Convert</th>
-                <th>Transcribe</th>
-                <th>Recorded</th>
-                <th>Transcript / reason</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${d.entries.map((e) => entryRow(e, b.unpackingAt))}
-            </tbody>
-          </table>`
+        : dataTable(
+            [
+              'Entry',
+              'Outcome',
+              '#Score',
+              '#Length',
+              'Convert',
+              'Transcribe',
+              'Recorded',
+              'Transcript / reason',
+            ],
+            d.entries.map((e) => entryRow(e, b.unpackingAt)),
+          )
     }`;
 }

@@ -4,9 +4,9 @@ import { ExpressAdapter } from '@bull-board/express';
 import { Router, type Express, type RequestHandler } from 'express';
 import type { Queue } from 'bullmq';
 import { parseHostQueueName } from '@audio/queues';
-import { requirePermission } from './access-control.js';
-import { requireSameOrigin } from './csrf-protection.js';
-import { can } from './roles.js';
+import { requirePermission } from '../auth/access-control.js';
+import { requireSameOrigin } from '../auth/csrf-protection.js';
+import { can } from '../auth/roles.js';
 import type { QueueRegistry } from './queue-registry.js';
 
 export const BOARD_PATH = '/board';

@@ -9,11 +9,11 @@ import {
 } from '@audio/db';
 import type { Logger } from '@audio/logger';
 import type { ObjectStore } from '@audio/storage';
-import { requirePermission } from './access-control.js';
-import type { CsrfProtection } from './csrf-protection.js';
-import { formatDuration, formatTime } from './display-format.js';
-import { html, type SafeHtml } from './html-template.js';
-import { renderPage } from './page-layout.js';
+import { requirePermission } from '../auth/access-control.js';
+import type { CsrfProtection } from '../auth/csrf-protection.js';
+import { formatDuration, formatTime } from '../views/display-format.js';
+import { html, type SafeHtml } from '../views/html-template.js';
+import { renderPage } from '../views/page-layout.js';
 
 /** The codebook a research assistant answers for each flagged item. */
 export const CODEBOOK = {

@@ -2,8 +2,8 @@ import type { Redis } from 'ioredis';
 import { MonitoringQueries, type Db, type NoonTargetReport, type StuckBatch } from '@audio/db';
 import { readHeartbeats, parseHostQueueName, type Heartbeat } from '@audio/queues';
 import type { ObjectStore } from '@audio/storage';
-import type { HealthSettings } from './dashboard-config.js';
-import { formatBytes, formatDuration } from './display-format.js';
+import type { HealthSettings } from '../server/dashboard-config.js';
+import { formatBytes, formatDuration } from '../views/display-format.js';
 import type { QueueRegistry } from './queue-registry.js';
 
 export interface DependencyStatus {
@@ -102,7 +102,7 @@ export class HealthChecker {
     const { settings } = this.deps;
     const [redis, postgres, s3] = await Promise.all([
       this.timed('redis', () => this.deps.redis.ping()),
-      this.timed('postgres', () => this.deps.db.prisma.$queryRaw`SELECT 1`),
+      this.timed('postgres', () => this.deps.db.ping()),
       this.timed('s3', () => this.deps.store.list({ prefix: 'archives/', limit: 1 })),
     ]);
     const problems: string[] = [];

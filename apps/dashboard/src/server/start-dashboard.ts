@@ -6,7 +6,7 @@ import { createRedisConnection, readRedisConfig } from '@audio/queues';
 import { ObjectStore, readStorageConfig } from '@audio/storage';
 import { createDashboardApp } from './dashboard-app.js';
 import { readDashboardConfig } from './dashboard-config.js';
-import { QueueRegistry } from './queue-registry.js';
+import { QueueRegistry } from '../operations/queue-registry.js';
 import { waitForRedis } from './redis-ready.js';
 
 export interface StartDashboardOptions {

@@ -10,7 +10,7 @@ import {
   UsernameTakenError,
   type RaRole,
 } from '@audio/db';
-import type { CliIo } from './health-command.js';
+import type { CliIo } from '../operations/health-command.js';
 import { AccountError, UserAccounts } from './user-accounts.js';
 
 /**

@@ -3,10 +3,10 @@ import { ConfigError } from '@audio/config';
 import { createDb, readDbConfig } from '@audio/db';
 import { createRedisConnection, readRedisConfig } from '@audio/queues';
 import { ObjectStore, readStorageConfig } from '@audio/storage';
-import { readHealthSettings } from './dashboard-config.js';
+import { readHealthSettings } from '../server/dashboard-config.js';
 import { HealthChecker, type HealthReport } from './health-check.js';
 import { QueueRegistry } from './queue-registry.js';
-import { waitForRedis } from './redis-ready.js';
+import { waitForRedis } from '../server/redis-ready.js';
 
 export interface CliIo {
   env?: NodeJS.ProcessEnv;

@@ -1,6 +1,6 @@
 import { html, SafeHtml } from './html-template.js';
-import { can } from './roles.js';
-import type { CurrentUser } from './access-control.js';
+import { can } from '../auth/roles.js';
+import type { CurrentUser } from '../auth/access-control.js';
 
 export interface PageOptions {
   title: string;

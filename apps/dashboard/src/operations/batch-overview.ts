@@ -1,14 +1,21 @@
 import type { Job, Queue } from 'bullmq';
 import {
+  AudioFileRepository,
   BatchRepository,
   FailureRepository,
-  Prisma,
   type Batch,
   type BatchStatus,
   type Db,
   type ProcessingFailure,
 } from '@audio/db';
-import { batchJobIds, hostQueueName, isHostId, type HostQueueKind } from '@audio/queues';
+import {
+  batchJobIds,
+  decodeFailure,
+  hostQueueName,
+  isHostId,
+  type HostQueueKind,
+  type StoredFailure,
+} from '@audio/queues';
 import type { QueueRegistry } from './queue-registry.js';
 
 /** The batch's flow as BullMQ sees it: children of the finalize job (while Redis still has it). */
@@ -47,7 +54,8 @@ export interface JobTiming {
   startedAt: number | null;
   finishedAt: number | null;
   attempts: number;
-  failedReason: string | null;
+  /** Why the job's last attempt failed, as the worker recorded it. */
+  failure: StoredFailure | null;
 }
 
 export interface BatchEntry {
@@ -92,13 +100,15 @@ const PREVIEW_CHARS = 140;
  */
 export class BatchOverview {
   private readonly batches: BatchRepository;
+  private readonly files: AudioFileRepository;
   private readonly failures: FailureRepository;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly queues: QueueRegistry,
   ) {
     this.batches = new BatchRepository(db);
+    this.files = new AudioFileRepository(db);
     this.failures = new FailureRepository(db);
   }
 
@@ -107,34 +117,17 @@ export class BatchOverview {
   ): Promise<BatchSummary[]> {
     const rows = await this.batches.list(options);
     if (rows.length === 0) return [];
-    const ids = rows.map((b) => b.batchId);
-    const [done, failed] = await Promise.all([
-      this.db.prisma.audioFile.groupBy({
-        by: ['batchId'],
-        where: { batchId: { in: ids } },
-        _count: { _all: true },
-      }),
-      this.db.prisma.$queryRaw<
-        { batchId: string; files: number; batchLevel: number; code: string | null; message: string | null }[]
-      >`
-        SELECT batch_id AS "batchId",
-               count(DISTINCT entry) FILTER (WHERE entry <> '')::int AS files,
-               count(*) FILTER (WHERE entry = '')::int AS "batchLevel",
-               min(reason_code) FILTER (WHERE entry = '') AS code,
-               min(message) FILTER (WHERE entry = '') AS message
-        FROM processing_failures WHERE batch_id IN (${Prisma.join(ids)})
-        GROUP BY batch_id`,
+    const [counts, flows] = await Promise.all([
+      this.batches.fileCounts(rows.map((b) => b.batchId)),
+      Promise.all(rows.map((b) => this.flowCounts(b))),
     ]);
-    const doneBy = new Map(done.map((d) => [d.batchId, d._count._all]));
-    const failedBy = new Map(failed.map((f) => [f.batchId, f]));
-    const flows = await Promise.all(rows.map((b) => this.flowCounts(b)));
     return rows.map((b, i) => {
-      const f = failedBy.get(b.batchId);
+      const c = counts.get(b.batchId)!;
       return {
         ...summaryOf(b),
-        filesDone: doneBy.get(b.batchId) ?? 0,
-        filesFailed: f?.files ?? 0,
-        batchError: batchErrorOf(b, f?.code ? { code: f.code, message: f.message ?? '' } : null),
+        filesDone: c.filesDone,
+        filesFailed: c.filesFailed,
+        batchError: batchErrorOf(b, c.batchFailure),
         flow: flows[i] ?? null,
       };
     });
@@ -144,11 +137,7 @@ export class BatchOverview {
     const batch = await this.batches.get(batchId);
     if (!batch) return null;
     const [files, failures, flow] = await Promise.all([
-      this.db.prisma.audioFile.findMany({
-        where: { batchId },
-        orderBy: { originalFilename: 'asc' },
-        include: { classifications: true, transcript: { select: { text: true, language: true } } },
-      }),
+      this.files.listByBatchWithResults(batchId),
       this.failures.listByBatch(batchId),
       this.flowCounts(batch),
     ]);
@@ -310,7 +299,7 @@ function timingOf(job: Job | undefined): JobTiming | null {
     startedAt: job.processedOn ?? null,
     finishedAt: job.finishedOn ?? null,
     attempts: job.attemptsMade,
-    failedReason: job.failedReason || null,
+    failure: job.failedReason ? decodeFailure(job.failedReason) : null,
   };
 }
 

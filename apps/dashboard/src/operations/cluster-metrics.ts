@@ -1,6 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { FailureReasonCount, MonitoringQueries, StatusCount } from '@audio/db';
-import type { HealthChecker, HealthReport } from './health-check.js';
+import type { HealthChecker, HealthReport, WorkerStatus } from './health-check.js';
 
 interface Snapshot {
   health: HealthReport;
@@ -99,23 +99,21 @@ export function registerClusterMetrics(
         if (h.freeScratchBytes !== null) g.set({ host: h.hostId }, h.freeScratchBytes);
     },
   );
-  gauge(
+  // One series per worker process (host and app), read from its heartbeat.
+  const workerGauge = (name: string, help: string, value: (w: WorkerStatus) => number) =>
+    gauge(name, help, ['host', 'app'], (g, s) => {
+      for (const h of s.health.hosts ?? [])
+        for (const w of h.workers) g.set({ host: h.hostId, app: w.app }, value(w));
+    });
+  workerGauge(
     'audio_worker_active_jobs',
     'Jobs a worker process is running, from its heartbeat',
-    ['host', 'app'],
-    (g, s) => {
-      for (const h of s.health.hosts ?? [])
-        for (const w of h.workers) g.set({ host: h.hostId, app: w.app }, w.activeJobs);
-    },
+    (w) => w.activeJobs,
   );
-  gauge(
+  workerGauge(
     'audio_worker_heartbeat_age_seconds',
     "Age of a worker process's last heartbeat",
-    ['host', 'app'],
-    (g, s) => {
-      for (const h of s.health.hosts ?? [])
-        for (const w of h.workers) g.set({ host: h.hostId, app: w.app }, w.ageSeconds);
-    },
+    (w) => w.ageSeconds,
   );
   gauge('audio_batches', 'Batches by status', ['status'], (g, s) => {
     for (const b of s.batches ?? []) g.set({ status: b.status }, b.batches);
