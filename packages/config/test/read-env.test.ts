@@ -41,4 +41,15 @@ describe('readEnv', () => {
   it('reads durations in several units', () => {
     expect(readEnv(schema, { REDIS_URL: 'redis://h', STUCK_AFTER: '1.5s' }).STUCK_AFTER).toBe(1500);
   });
+
+  it('reads a schema piped into a config object, naming the variable on a bad value', () => {
+    const config = schema.transform((e) => ({ url: e.REDIS_URL, concurrency: e.CONCURRENCY }));
+    expect(readEnv(config, { REDIS_URL: 'redis://h:1', CONCURRENCY: '2', UNRELATED: 'x' })).toEqual({
+      url: 'redis://h:1',
+      concurrency: 2,
+    });
+    expect(() => readEnv(config, { REDIS_URL: 'redis://h:1', CONCURRENCY: '0' })).toThrow(
+      'CONCURRENCY is invalid ("0")',
+    );
+  });
 });

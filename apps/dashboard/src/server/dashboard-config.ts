@@ -2,52 +2,6 @@ import crypto from 'node:crypto';
 import { z } from 'zod';
 import { bytesFromEnv, ConfigError, durationFromEnv, envVar, integerFromEnv, readEnv } from '@audio/config';
 
-export interface NoonTargetSettings {
-  /** IANA zone of the research team's working day. */
-  timeZone: string;
-  /** Archives transferred before this local time are due today (HH:MM). */
-  cutoff: string;
-  /** ... and must be complete (flagged items in the review queue) by this local time (HH:MM). */
-  deadline: string;
-}
-
-/** What /health and the health CLI judge by. */
-export interface HealthSettings {
-  /** A batch neither complete nor failed this long after its transfer is stuck. */
-  stuckAfterMs: number;
-  noon: NoonTargetSettings;
-  /** A host whose heartbeat reports less free scratch than this is unhealthy. */
-  minFreeScratchBytes: number;
-  /** Each check gives up after this long. */
-  timeoutMs: number;
-}
-
-export interface DashboardConfig {
-  port: number;
-  host: string;
-  production: boolean;
-  sessionSecret: string;
-  /** True when SESSION_SECRET was unset and a random one was made (sessions end on restart). */
-  sessionSecretGenerated: boolean;
-  sessionTtlMs: number;
-  /** Express `trust proxy`: false, true, a hop count or a list of addresses/subnets. */
-  trustProxy: boolean | number | string;
-  /** The first admin, created at start-up when no active admin exists. */
-  firstAdmin: { username: string; password: string } | null;
-  /** When set, /health and /metrics require `Authorization: Bearer <token>`. */
-  metricsToken: string | null;
-  /** Failed logins allowed per client address per window. */
-  loginRateLimit: number;
-  loginRateWindowMs: number;
-  health: HealthSettings;
-  /** How often worker heartbeats are read for new host-affine queues. */
-  queueDiscoveryIntervalMs: number;
-  /** How long a reviewer holds an item of the review queue. */
-  reviewLeaseMs: number;
-  /** Lifetime of the presigned URL of an item's Opus file. */
-  audioUrlTtlSeconds: number;
-}
-
 const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day HH:MM');
 const timeZone = z.string().refine((zone) => {
   try {
@@ -58,106 +12,133 @@ const timeZone = z.string().refine((zone) => {
   }
 }, 'must be an IANA time zone such as Europe/Berlin or UTC');
 
-const healthEnv = z.object({
-  STUCK_BATCH_AFTER: envVar(durationFromEnv.default(2 * 3_600_000), '2h'),
-  NOON_TIME_ZONE: envVar(timeZone.default('UTC'), 'Europe/Berlin'),
-  NOON_CUTOFF: envVar(timeOfDay.default('06:00'), '06:00'),
-  NOON_DEADLINE: envVar(timeOfDay.default('12:00'), '12:00'),
-  HEALTH_MIN_FREE_SCRATCH: envVar(bytesFromEnv.default(10 * 1024 ** 3), '10GiB'),
-  HEALTH_CHECK_TIMEOUT: envVar(durationFromEnv.pipe(z.number().min(100)).default(3_000), '3s'),
-});
+const healthEnv = z
+  .object({
+    STUCK_BATCH_AFTER: envVar(durationFromEnv.default(2 * 3_600_000), '2h'),
+    NOON_TIME_ZONE: envVar(timeZone.default('UTC'), 'Europe/Berlin'),
+    NOON_CUTOFF: envVar(timeOfDay.default('06:00'), '06:00'),
+    NOON_DEADLINE: envVar(timeOfDay.default('12:00'), '12:00'),
+    HEALTH_MIN_FREE_SCRATCH: envVar(bytesFromEnv.default(10 * 1024 ** 3), '10GiB'),
+    HEALTH_CHECK_TIMEOUT: envVar(durationFromEnv.pipe(z.number().min(100)).default(3_000), '3s'),
+  })
+  .transform((e) => ({
+    /** A batch neither complete nor failed this long after its transfer is stuck. */
+    stuckAfterMs: e.STUCK_BATCH_AFTER,
+    noon: {
+      /** IANA zone of the research team's working day. */
+      timeZone: e.NOON_TIME_ZONE,
+      /** Archives transferred before this local time are due today (HH:MM). */
+      cutoff: e.NOON_CUTOFF,
+      /** ... and must be complete (flagged items in the review queue) by this local time (HH:MM). */
+      deadline: e.NOON_DEADLINE,
+    },
+    /** A host whose heartbeat reports less free scratch than this is unhealthy. */
+    minFreeScratchBytes: e.HEALTH_MIN_FREE_SCRATCH,
+    /** Each check gives up after this long. */
+    timeoutMs: e.HEALTH_CHECK_TIMEOUT,
+  }));
+
+/** What /health and the health CLI judge by. */
+export type HealthSettings = z.output<typeof healthEnv>;
+export type NoonTargetSettings = HealthSettings['noon'];
 
 /** STUCK_BATCH_AFTER, NOON_TIME_ZONE/CUTOFF/DEADLINE, HEALTH_MIN_FREE_SCRATCH, HEALTH_CHECK_TIMEOUT. */
 export function readHealthSettings(env: NodeJS.ProcessEnv = process.env): HealthSettings {
-  const e = readEnv(healthEnv, env);
-  return {
-    stuckAfterMs: e.STUCK_BATCH_AFTER,
-    noon: { timeZone: e.NOON_TIME_ZONE, cutoff: e.NOON_CUTOFF, deadline: e.NOON_DEADLINE },
-    minFreeScratchBytes: e.HEALTH_MIN_FREE_SCRATCH,
-    timeoutMs: e.HEALTH_CHECK_TIMEOUT,
-  };
+  return readEnv(healthEnv, env);
 }
 
-const dashboardEnv = z.object({
-  NODE_ENV: z.string().optional(),
-  DASHBOARD_PORT: envVar(integerFromEnv(0, 65535).default(3000), '3000'),
-  DASHBOARD_HOST: envVar(z.string().min(1).default('127.0.0.1'), '0.0.0.0'),
-  SESSION_SECRET: envVar(
-    z.string().min(32, 'must be at least 32 characters').optional(),
-    '$(openssl rand -hex 32)',
-  ),
-  SESSION_TTL: envVar(
-    durationFromEnv.pipe(z.number().min(60_000, 'must be at least 1m')).default(12 * 3_600_000),
-    '12h',
-  ),
-  TRUST_PROXY: envVar(z.string().optional(), 'loopback'),
-  DASHBOARD_ADMIN_USER: envVar(z.string().trim().min(1).max(64).optional(), 'admin'),
-  DASHBOARD_ADMIN_PASSWORD: envVar(
-    z.string().min(12, 'must be at least 12 characters').optional(),
-    'a-long-passphrase',
-  ),
-  METRICS_TOKEN: envVar(
-    z.string().min(16, 'must be at least 16 characters').optional(),
-    '$(openssl rand -hex 24)',
-  ),
-  LOGIN_RATE_LIMIT: envVar(integerFromEnv(1, 10_000).default(10), '10'),
-  LOGIN_RATE_WINDOW: envVar(durationFromEnv.default(15 * 60_000), '15m'),
-  QUEUE_DISCOVERY_INTERVAL: envVar(durationFromEnv.pipe(z.number().min(100)).default(30_000), '30s'),
-  REVIEW_LEASE: envVar(durationFromEnv.pipe(z.number().min(60_000)).default(30 * 60_000), '30m'),
-  REVIEW_AUDIO_URL_TTL: envVar(
-    durationFromEnv
-      .pipe(
-        z
-          .number()
-          .min(60_000)
-          .max(7 * 86_400_000),
-      )
-      .default(3_600_000),
-    '1h',
-  ),
-});
+const dashboardEnv = z
+  .object({
+    NODE_ENV: z.string().optional(),
+    DASHBOARD_PORT: envVar(integerFromEnv(0, 65535).default(3000), '3000'),
+    DASHBOARD_HOST: envVar(z.string().min(1).default('127.0.0.1'), '0.0.0.0'),
+    SESSION_SECRET: envVar(
+      z.string().min(32, 'must be at least 32 characters').optional(),
+      '$(openssl rand -hex 32)',
+    ),
+    SESSION_TTL: envVar(
+      durationFromEnv.pipe(z.number().min(60_000, 'must be at least 1m')).default(12 * 3_600_000),
+      '12h',
+    ),
+    TRUST_PROXY: envVar(z.string().optional(), 'loopback'),
+    DASHBOARD_ADMIN_USER: envVar(z.string().trim().min(1).max(64).optional(), 'admin'),
+    DASHBOARD_ADMIN_PASSWORD: envVar(
+      z.string().min(12, 'must be at least 12 characters').optional(),
+      'a-long-passphrase',
+    ),
+    METRICS_TOKEN: envVar(
+      z.string().min(16, 'must be at least 16 characters').optional(),
+      '$(openssl rand -hex 24)',
+    ),
+    LOGIN_RATE_LIMIT: envVar(integerFromEnv(1, 10_000).default(10), '10'),
+    LOGIN_RATE_WINDOW: envVar(durationFromEnv.default(15 * 60_000), '15m'),
+    QUEUE_DISCOVERY_INTERVAL: envVar(durationFromEnv.pipe(z.number().min(100)).default(30_000), '30s'),
+    REVIEW_LEASE: envVar(durationFromEnv.pipe(z.number().min(60_000)).default(30 * 60_000), '30m'),
+    REVIEW_AUDIO_URL_TTL: envVar(
+      durationFromEnv
+        .pipe(
+          z
+            .number()
+            .min(60_000)
+            .max(7 * 86_400_000),
+        )
+        .default(3_600_000),
+      '1h',
+    ),
+  })
+  .transform((e) => {
+    const production = e.NODE_ENV === 'production';
+    if (production && !e.SESSION_SECRET) {
+      throw new ConfigError(
+        'SESSION_SECRET',
+        'SESSION_SECRET is required when NODE_ENV=production; example: SESSION_SECRET=$(openssl rand -hex 32)',
+      );
+    }
+    if (Boolean(e.DASHBOARD_ADMIN_USER) !== Boolean(e.DASHBOARD_ADMIN_PASSWORD)) {
+      const missing = e.DASHBOARD_ADMIN_USER ? 'DASHBOARD_ADMIN_PASSWORD' : 'DASHBOARD_ADMIN_USER';
+      throw new ConfigError(
+        missing,
+        `${missing} is required when ${missing === 'DASHBOARD_ADMIN_USER' ? 'DASHBOARD_ADMIN_PASSWORD' : 'DASHBOARD_ADMIN_USER'} is set; example: DASHBOARD_ADMIN_USER=admin DASHBOARD_ADMIN_PASSWORD=a-long-passphrase`,
+      );
+    }
+    return {
+      port: e.DASHBOARD_PORT,
+      host: e.DASHBOARD_HOST,
+      production,
+      sessionSecret: e.SESSION_SECRET ?? crypto.randomBytes(32).toString('hex'),
+      /** True when SESSION_SECRET was unset and a random one was made (sessions end on restart). */
+      sessionSecretGenerated: !e.SESSION_SECRET,
+      sessionTtlMs: e.SESSION_TTL,
+      /** Express `trust proxy`: false, true, a hop count or a list of addresses/subnets. */
+      trustProxy: parseTrustProxy(e.TRUST_PROXY),
+      /** The first admin, created at start-up when no active admin exists. */
+      firstAdmin:
+        e.DASHBOARD_ADMIN_USER && e.DASHBOARD_ADMIN_PASSWORD
+          ? { username: e.DASHBOARD_ADMIN_USER, password: e.DASHBOARD_ADMIN_PASSWORD }
+          : null,
+      /** When set, /health and /metrics require `Authorization: Bearer <token>`. */
+      metricsToken: e.METRICS_TOKEN ?? null,
+      /** Failed logins allowed per client address per window. */
+      loginRateLimit: e.LOGIN_RATE_LIMIT,
+      loginRateWindowMs: e.LOGIN_RATE_WINDOW,
+      /** How often worker heartbeats are read for new host-affine queues. */
+      queueDiscoveryIntervalMs: e.QUEUE_DISCOVERY_INTERVAL,
+      /** How long a reviewer holds an item of the review queue. */
+      reviewLeaseMs: e.REVIEW_LEASE,
+      /** Lifetime of the presigned URL of an item's Opus file. */
+      audioUrlTtlSeconds: Math.round(e.REVIEW_AUDIO_URL_TTL / 1000),
+    };
+  });
 
 /**
  * The dashboard's settings. SESSION_SECRET is required when NODE_ENV=production; elsewhere a random
  * one is generated (the caller logs a warning: sessions then end with the process).
  */
 export function readDashboardConfig(env: NodeJS.ProcessEnv = process.env): DashboardConfig {
-  const e = readEnv(dashboardEnv, env);
-  const production = e.NODE_ENV === 'production';
-  if (production && !e.SESSION_SECRET) {
-    throw new ConfigError(
-      'SESSION_SECRET',
-      'SESSION_SECRET is required when NODE_ENV=production; example: SESSION_SECRET=$(openssl rand -hex 32)',
-    );
-  }
-  if (Boolean(e.DASHBOARD_ADMIN_USER) !== Boolean(e.DASHBOARD_ADMIN_PASSWORD)) {
-    const missing = e.DASHBOARD_ADMIN_USER ? 'DASHBOARD_ADMIN_PASSWORD' : 'DASHBOARD_ADMIN_USER';
-    throw new ConfigError(
-      missing,
-      `${missing} is required when ${missing === 'DASHBOARD_ADMIN_USER' ? 'DASHBOARD_ADMIN_PASSWORD' : 'DASHBOARD_ADMIN_USER'} is set; example: DASHBOARD_ADMIN_USER=admin DASHBOARD_ADMIN_PASSWORD=a-long-passphrase`,
-    );
-  }
-  return {
-    port: e.DASHBOARD_PORT,
-    host: e.DASHBOARD_HOST,
-    production,
-    sessionSecret: e.SESSION_SECRET ?? crypto.randomBytes(32).toString('hex'),
-    sessionSecretGenerated: !e.SESSION_SECRET,
-    sessionTtlMs: e.SESSION_TTL,
-    trustProxy: parseTrustProxy(e.TRUST_PROXY),
-    firstAdmin:
-      e.DASHBOARD_ADMIN_USER && e.DASHBOARD_ADMIN_PASSWORD
-        ? { username: e.DASHBOARD_ADMIN_USER, password: e.DASHBOARD_ADMIN_PASSWORD }
-        : null,
-    metricsToken: e.METRICS_TOKEN ?? null,
-    loginRateLimit: e.LOGIN_RATE_LIMIT,
-    loginRateWindowMs: e.LOGIN_RATE_WINDOW,
-    health: readHealthSettings(env),
-    queueDiscoveryIntervalMs: e.QUEUE_DISCOVERY_INTERVAL,
-    reviewLeaseMs: e.REVIEW_LEASE,
-    audioUrlTtlSeconds: Math.round(e.REVIEW_AUDIO_URL_TTL / 1000),
-  };
+  return { ...readEnv(dashboardEnv, env), health: readHealthSettings(env) };
 }
+
+export type DashboardConfig = z.output<typeof dashboardEnv> & { health: HealthSettings };
 
 /** `true`/`false`, a hop count, or what Express accepts as a list (`loopback, 10.0.0.0/8`). */
 function parseTrustProxy(value: string | undefined): boolean | number | string {
