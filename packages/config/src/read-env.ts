@@ -14,18 +14,20 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 /**
- * A package's variables: an object of them, or that object piped into the package's config
- * (`z.object({ FOO_PORT: … }).transform((e) => ({ port: e.FOO_PORT }))`), whose type is then
+ * A package's variables: an object of them, or that object piped into the package's config (`envConfig`,
+ * or `z.object({ FOO_PORT: … }).transform((e) => ({ port: e.FOO_PORT }))`), whose type is then
  * `z.output<typeof schema>`: each variable is declared once.
  */
-export type EnvSchema = z.ZodObject | z.ZodPipe<z.ZodObject, z.ZodType>;
+export type EnvSchema = z.ZodObject | z.ZodPipe<z.ZodObject | z.ZodPipe<z.ZodObject, z.ZodType>, z.ZodType>;
 
 /**
  * Validates one package's slice of the environment. Empty strings count as unset so that
  * `FOO=` in a compose file falls back to the default instead of failing validation.
  */
 export function readEnv<S extends EnvSchema>(schema: S, env: Env = process.env): z.output<S> {
-  const variables: z.ZodObject = schema instanceof z.ZodPipe ? schema.in : schema;
+  let variables: z.ZodType = schema;
+  while (variables instanceof z.ZodPipe) variables = variables.in as z.ZodType;
+  if (!(variables instanceof z.ZodObject)) throw new TypeError('readEnv needs an object of variables');
   const input: Record<string, string> = {};
   for (const key of Object.keys(variables.shape)) {
     const value = env[key];

@@ -1,6 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
-import { ConfigError, bytesFromEnv, durationFromEnv, envVar, integerFromEnv, readEnv } from '../src/index.js';
+import {
+  ConfigError,
+  bytesFromEnv,
+  durationFromEnv,
+  envConfig,
+  envVar,
+  fromEnv,
+  integerFromEnv,
+  readEnv,
+} from '../src/index.js';
 
 const schema = z.object({
   REDIS_URL: envVar(z.url(), 'redis://127.0.0.1:6379'),
@@ -50,6 +59,17 @@ describe('readEnv', () => {
     });
     expect(() => readEnv(config, { REDIS_URL: 'redis://h:1', CONCURRENCY: '0' })).toThrow(
       'CONCURRENCY is invalid ("0")',
+    );
+  });
+
+  it('reads an envConfig: each field names its variable once', () => {
+    const config = envConfig({
+      url: fromEnv('REDIS_URL', z.url(), 'redis://127.0.0.1:6379'),
+      concurrency: fromEnv('CONCURRENCY', integerFromEnv(1, 64).default(4), '8'),
+    });
+    expect(readEnv(config, { REDIS_URL: 'redis://h:1' })).toEqual({ url: 'redis://h:1', concurrency: 4 });
+    expect(() => readEnv(config, { REDIS_URL: 'redis://h:1', CONCURRENCY: '0' })).toThrow(
+      /^CONCURRENCY is invalid \("0"\): .*; example: CONCURRENCY=8$/,
     );
   });
 });

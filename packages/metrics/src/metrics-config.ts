@@ -1,17 +1,12 @@
 import { z } from 'zod';
-import { envVar, integerFromEnv, readEnv } from '@audio/config';
+import { envConfig, fromEnv, integerFromEnv, readEnv } from '@audio/config';
 
-const metricsEnv = z
-  .object({
-    METRICS_PORT: envVar(integerFromEnv(1, 65535).optional(), '9464'),
-    METRICS_HOST: envVar(z.string().min(1).default('0.0.0.0'), '0.0.0.0'),
-  })
-  .transform((e) => ({
-    /** Port of the worker's /metrics endpoint; null when METRICS_PORT is unset (no endpoint). */
-    port: e.METRICS_PORT ?? null,
-    /** Interface it listens on: all of them by default, since Prometheus scrapes from another host. */
-    host: e.METRICS_HOST,
-  }));
+const metricsEnv = envConfig({
+  /** Port of the worker's /metrics endpoint; unset: no endpoint. */
+  port: fromEnv('METRICS_PORT', integerFromEnv(1, 65535).optional(), '9464'),
+  /** Interface it listens on: all of them by default, since Prometheus scrapes from another host. */
+  host: fromEnv('METRICS_HOST', z.string().min(1).default('0.0.0.0'), '0.0.0.0'),
+}).transform((config) => ({ ...config, port: config.port ?? null }));
 
 export type MetricsConfig = z.output<typeof metricsEnv>;
 

@@ -1,6 +1,15 @@
 import crypto from 'node:crypto';
 import { z } from 'zod';
-import { bytesFromEnv, ConfigError, durationFromEnv, envVar, integerFromEnv, readEnv } from '@audio/config';
+import {
+  bytesFromEnv,
+  ConfigError,
+  durationFromEnv,
+  envConfig,
+  envVar,
+  fromEnv,
+  integerFromEnv,
+  readEnv,
+} from '@audio/config';
 
 const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day HH:MM');
 const timeZone = z.string().refine((zone) => {
@@ -12,31 +21,23 @@ const timeZone = z.string().refine((zone) => {
   }
 }, 'must be an IANA time zone such as Europe/Berlin or UTC');
 
-const healthEnv = z
-  .object({
-    STUCK_BATCH_AFTER: envVar(durationFromEnv.default(2 * 3_600_000), '2h'),
-    NOON_TIME_ZONE: envVar(timeZone.default('UTC'), 'Europe/Berlin'),
-    NOON_CUTOFF: envVar(timeOfDay.default('06:00'), '06:00'),
-    NOON_DEADLINE: envVar(timeOfDay.default('12:00'), '12:00'),
-    HEALTH_MIN_FREE_SCRATCH: envVar(bytesFromEnv.default(10 * 1024 ** 3), '10GiB'),
-    HEALTH_CHECK_TIMEOUT: envVar(durationFromEnv.pipe(z.number().min(100)).default(3_000), '3s'),
-  })
-  .transform((e) => ({
-    /** A batch neither complete nor failed this long after its transfer is stuck. */
-    stuckAfterMs: e.STUCK_BATCH_AFTER,
-    noon: {
-      /** IANA zone of the research team's working day. */
-      timeZone: e.NOON_TIME_ZONE,
-      /** Archives transferred before this local time are due today (HH:MM). */
-      cutoff: e.NOON_CUTOFF,
-      /** ... and must be complete (flagged items in the review queue) by this local time (HH:MM). */
-      deadline: e.NOON_DEADLINE,
-    },
-    /** A host whose heartbeat reports less free scratch than this is unhealthy. */
-    minFreeScratchBytes: e.HEALTH_MIN_FREE_SCRATCH,
-    /** Each check gives up after this long. */
-    timeoutMs: e.HEALTH_CHECK_TIMEOUT,
-  }));
+const healthEnv = envConfig({
+  /** A batch neither complete nor failed this long after its transfer is stuck. */
+  stuckAfterMs: fromEnv('STUCK_BATCH_AFTER', durationFromEnv.default(2 * 3_600_000), '2h'),
+  /** IANA zone of the research team's working day. */
+  timeZone: fromEnv('NOON_TIME_ZONE', timeZone.default('UTC'), 'Europe/Berlin'),
+  /** Archives transferred before this local time are due today (HH:MM). */
+  cutoff: fromEnv('NOON_CUTOFF', timeOfDay.default('06:00'), '06:00'),
+  /** ... and must be complete (flagged items in the review queue) by this local time (HH:MM). */
+  deadline: fromEnv('NOON_DEADLINE', timeOfDay.default('12:00'), '12:00'),
+  /** A host whose heartbeat reports less free scratch than this is unhealthy. */
+  minFreeScratchBytes: fromEnv('HEALTH_MIN_FREE_SCRATCH', bytesFromEnv.default(10 * 1024 ** 3), '10GiB'),
+  /** Each check gives up after this long. */
+  timeoutMs: fromEnv('HEALTH_CHECK_TIMEOUT', durationFromEnv.pipe(z.number().min(100)).default(3_000), '3s'),
+}).transform(({ timeZone, cutoff, deadline, ...rest }) => ({
+  ...rest,
+  noon: { timeZone, cutoff, deadline },
+}));
 
 /** What /health and the health CLI judge by. */
 export type HealthSettings = z.output<typeof healthEnv>;
