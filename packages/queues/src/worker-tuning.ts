@@ -1,5 +1,5 @@
 import type { WorkerOptions } from 'bullmq';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { durationFromEnv, envConfig, fromEnv, integerFromEnv, readEnv } from '@audio/config';
 
 const tuningEnv = envConfig({
