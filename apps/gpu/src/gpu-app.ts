@@ -1,8 +1,7 @@
 import { Queue } from 'bullmq';
 import { AudioFileRepository, BatchRepository, FailureRepository } from '@audio/db';
-import type { Logger } from '@audio/logger';
 import { JobBatcher, transcribeQueueName } from '@audio/queues';
-import { startWorkerApp, type WorkerAppParts, type WorkerContext } from '@audio/runtime';
+import * as runtime from '@audio/runtime';
 import { readGpuConfig, type GpuConfig } from './config.js';
 import { finalizeBatch } from './finalize-handler.js';
 import { loadPolicy, SidecarProcess, type SidecarItem, type SidecarResultItem } from './sidecar/index.js';
@@ -10,39 +9,28 @@ import { transcribeFile } from './transcribe-handler.js';
 
 export const APP_VERSION = '0.1.0';
 
-export interface GpuApp {
-  hostId: string;
-  sidecar: SidecarProcess;
-  close(force?: boolean): Promise<void>;
-}
+export type GpuApp = runtime.WorkerApp & { sidecar: SidecarProcess };
 
 /**
  * The GPU app on one host: one Python sidecar (models loaded once), this host's `transcribe` stage
  * feeding it in batches, and this host's `finalize` stage.
  */
-export async function startGpuApp(
-  options: { env?: NodeJS.ProcessEnv; logger?: Logger } = {},
-): Promise<GpuApp> {
+export async function startGpuApp(options: runtime.WorkerAppOptions = {}): Promise<GpuApp> {
   const config = readGpuConfig(options.env);
-  let sidecar: SidecarProcess | undefined;
-  const app = await startWorkerApp({
+  const app = await runtime.startWorkerApp({
+    ...options,
     app: 'gpu',
     version: APP_VERSION,
     serves: ['transcribe', 'finalize'],
-    ...options,
-    setup: async (context) => {
-      const parts = await gpuParts(context, config);
-      sidecar = parts.sidecar;
-      return parts;
-    },
+    setup: (context) => gpuParts(context, config),
   });
-  return { hostId: app.hostId, sidecar: sidecar!, close: (force) => app.close(force) };
+  return Object.assign(app, { sidecar: app.parts.sidecar });
 }
 
 async function gpuParts(
-  context: WorkerContext,
+  context: runtime.WorkerContext,
   config: GpuConfig,
-): Promise<WorkerAppParts & { sidecar: SidecarProcess }> {
+): Promise<runtime.WorkerAppParts & { sidecar: SidecarProcess }> {
   const { hostId, logger, metrics, scratch, store } = context;
   const policy = await loadPolicy(config.policyFile);
   const sidecar = SidecarProcess.fromEnv(context.env, {

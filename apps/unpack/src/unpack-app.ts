@@ -1,8 +1,12 @@
 import { Queue } from 'bullmq';
 import { BatchRepository, FailureRepository } from '@audio/db';
-import type { Logger } from '@audio/logger';
 import { BatchFlowProducer, convertQueueName, transcribeQueueName } from '@audio/queues';
-import { startWorkerApp, type WorkerAppParts, type WorkerContext } from '@audio/runtime';
+import {
+  startWorkerApp,
+  type WorkerAppOptions,
+  type WorkerAppParts,
+  type WorkerContext,
+} from '@audio/runtime';
 import { BacklogGate } from './backlog-gate.js';
 import { readUnpackConfig, type UnpackConfig } from './config.js';
 import { createConvertHandler } from './convert-handler.js';
@@ -11,25 +15,19 @@ import { unpackArchive } from './unpack-handler.js';
 
 export const APP_VERSION = '0.1.0';
 
-export interface UnpackApp {
-  hostId: string;
-  /** Stops taking jobs, waits for running ones (bounded), closes connections. */
-  close(force?: boolean): Promise<void>;
-}
+export type { WorkerApp as UnpackApp } from '@audio/runtime';
 
 /**
  * The unpack app on one host: the shared `unpack` stage behind a backlog gate, this host's `convert`
  * stage, a heartbeat and a periodic sweep of stale scratch directories.
  */
-export async function startUnpackApp(
-  options: { env?: NodeJS.ProcessEnv; logger?: Logger } = {},
-): Promise<UnpackApp> {
+export function startUnpackApp(options: WorkerAppOptions = {}) {
   const config = readUnpackConfig(options.env);
   return startWorkerApp({
+    ...options,
     app: 'unpack',
     version: APP_VERSION,
     serves: ['unpack', 'convert'],
-    ...options,
     setup: (context) => unpackParts(context, config),
   });
 }

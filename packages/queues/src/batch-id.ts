@@ -12,13 +12,7 @@ const SUFFIX = /^[0-9a-f]{6}$/;
 
 /** A value that is not a batch id; the message names the value and the rule. */
 export class InvalidBatchIdError extends Error {
-  constructor(
-    readonly value: unknown,
-    reason: string,
-  ) {
-    super(`invalid batch id ${JSON.stringify(value)}: ${reason}`);
-    this.name = 'InvalidBatchIdError';
-  }
+  override readonly name = 'InvalidBatchIdError';
 }
 
 /**
@@ -66,7 +60,7 @@ export function isBatchId(value: unknown): value is string {
 /** Returns the value when it is a batch id; throws InvalidBatchIdError naming it otherwise. */
 export function assertBatchId(value: string): string {
   const problem = batchIdProblem(value);
-  if (problem) throw new InvalidBatchIdError(value, problem);
+  if (problem) throw new InvalidBatchIdError(`invalid batch id ${JSON.stringify(value)}: ${problem}`);
   return value;
 }
 

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
-import { createDb, readDbConfig, type Db } from '@audio/db';
+import { createDb, readDbConfig, type Db, type DbConfig } from '@audio/db';
 import { createLogger, type Logger } from '@audio/logger';
 import { createRedisConnection, readRedisConfig, type ConnectionRole, type RedisConfig } from '@audio/queues';
-import { ObjectStore, readStorageConfig, type StorageMetrics } from '@audio/storage';
+import { ObjectStore, readStorageConfig, type StorageConfig, type StorageMetrics } from '@audio/storage';
 
 export interface ConnectionsOptions {
   /** The process's name: its logger's, and the Redis connection's (`CLIENT LIST`). */
@@ -12,6 +12,8 @@ export interface ConnectionsOptions {
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
   storageMetrics?: StorageMetrics;
+  /** Settings that differ from the environment's (a short-lived check: a small pool, no retries). */
+  tune?: { db?: Partial<DbConfig>; storage?: Partial<StorageConfig> };
 }
 
 /** Redis, PostgreSQL and S3 as one process uses them, configured from its environment. */
@@ -29,7 +31,7 @@ export interface Connections {
 }
 
 /**
- * Reads REDIS_*, QUEUE_PREFIX, DATABASE_URL/POSTGRES_*, S3_* (each package validates its own variables
+ * Reads REDIS_*, QUEUE_PREFIX, S3_*, DATABASE_URL/POSTGRES_* (each package validates its own variables
  * and stops with one line naming a bad one) and opens the three connections, in that order, so a
  * configuration error leaves nothing open.
  */
@@ -37,8 +39,8 @@ export function openConnections(options: ConnectionsOptions): Connections {
   const env = options.env ?? process.env;
   const logger = options.logger ?? createLogger({ name: options.name });
   const redisConfig = readRedisConfig(env);
-  const dbConfig = readDbConfig(env);
-  const storageConfig = readStorageConfig(env);
+  const storageConfig = { ...readStorageConfig(env), ...options.tune?.storage };
+  const dbConfig = { ...readDbConfig(env), ...options.tune?.db };
   const redis = createRedisConnection(redisConfig, options.role, options.name);
   const db = createDb(dbConfig);
   const store = ObjectStore.fromConfig(storageConfig, {

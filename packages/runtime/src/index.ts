@@ -2,6 +2,7 @@ export { openConnections, type Connections, type ConnectionsOptions } from './co
 export {
   startWorkerApp,
   type WorkerApp,
+  type WorkerAppOptions,
   type WorkerAppParts,
   type WorkerAppSpec,
   type WorkerContext,

@@ -34,20 +34,26 @@ export interface WorkerAppParts {
   describe?: Record<string, unknown>;
 }
 
-export interface WorkerAppSpec {
+/** What a caller may set when it starts a worker app (tests and the demo embed the apps). */
+export interface WorkerAppOptions {
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+}
+
+export interface WorkerAppSpec<P extends WorkerAppParts = WorkerAppParts> extends WorkerAppOptions {
   app: string;
   version: string;
   /** The stages whose queues this app takes jobs from; each needs a handler. */
   serves: readonly StageName[];
-  env?: NodeJS.ProcessEnv;
-  logger?: Logger;
-  setup(context: WorkerContext): Promise<WorkerAppParts> | WorkerAppParts;
+  setup(context: WorkerContext): Promise<P> | P;
 }
 
-export interface WorkerApp {
+export interface WorkerApp<P extends WorkerAppParts = WorkerAppParts> {
   hostId: string;
   context: WorkerContext;
   workers: StageWorkers;
+  /** What the app's setup made. */
+  parts: P;
   /** Stops taking jobs, waits for running ones (unless forced), closes the connections. */
   close(force?: boolean): Promise<void>;
 }
@@ -57,7 +63,9 @@ export interface WorkerApp {
  * METRICS_PORT, the app's handlers registered by stage name, one worker per stage it serves (starting
  * fails loudly when one has no handler), a heartbeat naming its queues, and an orderly close.
  */
-export async function startWorkerApp(spec: WorkerAppSpec): Promise<WorkerApp> {
+export async function startWorkerApp<P extends WorkerAppParts>(
+  spec: WorkerAppSpec<P>,
+): Promise<WorkerApp<P>> {
   const env = spec.env ?? process.env;
   const hostId = resolveHostId(env);
   const tuning = readWorkerTuning(env);
@@ -84,7 +92,7 @@ export async function startWorkerApp(spec: WorkerAppSpec): Promise<WorkerApp> {
     await closeConnections();
   };
 
-  let parts: WorkerAppParts | undefined;
+  let parts: P | undefined;
   let workers: StageWorkers;
   try {
     parts = await spec.setup(context);
@@ -130,6 +138,7 @@ export async function startWorkerApp(spec: WorkerAppSpec): Promise<WorkerApp> {
     hostId,
     context,
     workers,
+    parts: app,
     async close(force = false) {
       await app.stop?.();
       await workers.close(force);

@@ -1,8 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '@audio/config';
-import { createDb, readDbConfig } from '@audio/db';
-import { createRedisConnection, readRedisConfig } from '@audio/queues';
-import { ObjectStore, readStorageConfig } from '@audio/storage';
+import { createLogger } from '@audio/logger';
+import { openConnections } from '@audio/runtime';
 import { readHealthSettings } from '../server/dashboard-config.js';
 import { HealthChecker, type HealthReport } from './health-check.js';
 import { QueueRegistry } from './queue-registry.js';
@@ -20,21 +19,23 @@ export const HEALTH_EXIT = { healthy: 0, unhealthy: 1, couldNotCheck: 2 } as con
 /** The /health report computed directly (no HTTP): its own connections, closed afterwards. */
 export async function checkHealthFromEnv(env: NodeJS.ProcessEnv): Promise<HealthReport> {
   const settings = readHealthSettings(env);
-  const redisConfig = readRedisConfig(env);
-  const dbConfig = readDbConfig(env);
-  const storageConfig = readStorageConfig(env);
-  const redis = createRedisConnection(redisConfig, 'producer', 'dashboard-health');
+  const connections = openConnections({
+    name: 'dashboard-health',
+    role: 'producer',
+    env,
+    logger: createLogger({ name: 'dashboard-health', level: 'silent' }),
+    tune: { db: { poolSize: 2, connectionTimeoutMs: settings.timeoutMs }, storage: { maxAttempts: 1 } },
+  });
+  const { redis, prefix, db, store } = connections;
   redis.on('error', () => undefined); // reported in the result instead
-  const db = createDb({ ...dbConfig, poolSize: 2, connectionTimeoutMs: settings.timeoutMs });
-  const store = ObjectStore.fromConfig({ ...storageConfig, maxAttempts: 1 });
-  const queues = new QueueRegistry(redis, redisConfig.prefix);
+  const queues = new QueueRegistry(redis, prefix);
   try {
     if (await waitForRedis(redis, settings.timeoutMs)) {
       await queues.discover({ scanKeys: true }).catch(() => undefined);
     }
     return await new HealthChecker({
       redis,
-      prefix: redisConfig.prefix,
+      prefix,
       db,
       store,
       queues,
@@ -42,9 +43,7 @@ export async function checkHealthFromEnv(env: NodeJS.ProcessEnv): Promise<Health
     }).check();
   } finally {
     await queues.close();
-    redis.disconnect();
-    store.destroy();
-    await db.close();
+    await connections.close();
   }
 }
 

@@ -1,9 +1,7 @@
 import type { AddressInfo } from 'node:net';
-import { createDb, readDbConfig } from '@audio/db';
-import { createLogger, redactUrl, type Logger } from '@audio/logger';
+import { redactUrl, type Logger } from '@audio/logger';
 import { PipelineMetrics } from '@audio/metrics';
-import { createRedisConnection, readRedisConfig } from '@audio/queues';
-import { ObjectStore, readStorageConfig } from '@audio/storage';
+import { openConnections } from '@audio/runtime';
 import { createDashboardApp } from './dashboard-app.js';
 import { readDashboardConfig } from './dashboard-config.js';
 import { QueueRegistry } from '../operations/queue-registry.js';
@@ -27,13 +25,17 @@ export interface RunningDashboard {
  * (DASHBOARD_ADMIN_USER/PASSWORD, when no admin exists), the HTTP server.
  */
 export async function startDashboard(options: StartDashboardOptions = {}): Promise<RunningDashboard> {
-  const env = options.env ?? process.env;
-  const logger = options.logger ?? createLogger({ name: 'dashboard' });
-  const config = readDashboardConfig(env);
+  const config = readDashboardConfig(options.env);
   if (options.port !== undefined) config.port = options.port;
-  const redisConfig = readRedisConfig(env);
-  const dbConfig = readDbConfig(env);
-  const storageConfig = readStorageConfig(env);
+  const metrics = new PipelineMetrics({ defaultLabels: { app: 'dashboard' } });
+  const connections = openConnections({
+    name: 'dashboard',
+    role: 'producer',
+    storageMetrics: metrics.storage,
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  const { logger, redis, redisConfig, db, store } = connections;
   if (config.sessionSecretGenerated) {
     logger.warn('SESSION_SECRET is not set: using a random one, so sessions end when the dashboard restarts');
   }
@@ -43,11 +45,7 @@ export async function startDashboard(options: StartDashboardOptions = {}): Promi
     );
   }
 
-  const redis = createRedisConnection(redisConfig, 'producer', 'dashboard');
   redis.on('error', (error) => logger.debug({ err: error.message }, 'redis connection error'));
-  const db = createDb(dbConfig);
-  const metrics = new PipelineMetrics({ defaultLabels: { app: 'dashboard' } });
-  const store = ObjectStore.fromConfig(storageConfig, { logger, metrics: metrics.storage });
   const queues = new QueueRegistry(redis, redisConfig.prefix, logger);
 
   if (await waitForRedis(redis, 5_000)) {
@@ -96,9 +94,7 @@ export async function startDashboard(options: StartDashboardOptions = {}): Promi
           server.closeAllConnections();
         });
         await queues.close();
-        redis.disconnect();
-        store.destroy();
-        await db.close();
+        await connections.close();
       })()),
   };
 }
