@@ -12,10 +12,13 @@ export const S3RVER_CREDENTIALS = { accessKey: 'S3RVER', secretKey: 'S3RVER' };
  * `s3rver` (npm): a light S3 server for laptops without Debian's Swift. It has real gaps (no ListParts,
  * no signature checks): tests use Swift. It needs the legacy OpenSSL provider for ListObjectsV2 paging.
  */
-export async function startS3rver(dataDir: string, bucket: string): Promise<StartedService> {
+export async function startS3rver(
+  dir: string,
+  bucket: string,
+  options: { keepData?: boolean } = {},
+): Promise<StartedService> {
   const port = await freePort();
-  const dir = path.join(dataDir, 's3rver');
-  fs.rmSync(dir, { recursive: true, force: true });
+  if (!options.keepData) fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const bin = path.join(
     path.dirname(createRequire(import.meta.url).resolve('s3rver/package.json')),

@@ -92,13 +92,14 @@ function writeConfigs(
  * target, so tests meet its real checks and gaps (Content-MD5, 1000 parts, no conditional PUT).
  */
 export async function startSwift(
-  dataDir: string,
+  dir: string,
   bucket: string,
   log: (line: string) => void,
+  options: { keepData?: boolean } = {},
 ): Promise<StartedService> {
   await requireProgram('swift-proxy-server', log);
-  const dir = path.join(dataDir, 'swift');
-  fs.rmSync(dir, { recursive: true, force: true });
+  // Kept data: configs and rings are written anew (new ports), the objects under devices/ stay.
+  if (!options.keepData) fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const ports = {
     proxy: await freePort(),
