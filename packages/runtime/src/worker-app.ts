@@ -71,13 +71,19 @@ export async function startWorkerApp<P extends WorkerAppParts>(
   const tuning = readWorkerTuning(env);
   const scratch = ScratchManager.fromEnv(env);
   const processMetrics = await startProcessMetrics({ app: spec.app, hostId, env });
-  const connections = openConnections({
-    name: `${spec.app}@${hostId}`,
-    role: 'worker',
-    env,
-    storageMetrics: processMetrics.metrics.storage,
-    ...(spec.logger ? { logger: spec.logger } : {}),
-  });
+  let connections: Connections;
+  try {
+    connections = openConnections({
+      name: `${spec.app}@${hostId}`,
+      role: 'worker',
+      env,
+      storageMetrics: processMetrics.metrics.storage,
+      ...(spec.logger ? { logger: spec.logger } : {}),
+    });
+  } catch (error) {
+    await processMetrics.close(); // a configuration error: nothing else was opened
+    throw error;
+  }
   const { close: closeConnections, ...opened } = connections;
   const context: WorkerContext = {
     ...opened,

@@ -1,9 +1,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { Queue } from 'bullmq';
+import { freePort } from '@audio/local-services';
 import { createLogger } from '@audio/logger';
 import { MissingHandlerError, readHeartbeats, stageJob } from '@audio/queues';
 import { startWorkerApp } from '../src/index.js';
@@ -69,4 +71,27 @@ describe('startWorkerApp', () => {
       await app.close();
     }
   }, 60_000);
+});
+
+describe('startWorkerApp on a bad configuration', () => {
+  it('stops with the ConfigError naming the variable, and leaves the metrics port free', async () => {
+    const port = await freePort();
+    const bad = { ...env, METRICS_PORT: String(port), METRICS_HOST: '127.0.0.1', S3_PART_SIZE: 'lots' };
+    await expect(
+      startWorkerApp({
+        app: 'test',
+        version: '0',
+        serves: [],
+        env: bad,
+        logger,
+        setup: () => ({ handlers: {} }),
+      }),
+    ).rejects.toThrow(/^S3_PART_SIZE is invalid/);
+    const server = net.createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', resolve);
+    });
+    await new Promise((resolve) => server.close(resolve));
+  });
 });
