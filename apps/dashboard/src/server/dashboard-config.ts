@@ -5,7 +5,6 @@ import {
   ConfigError,
   durationFromEnv,
   envConfig,
-  envVar,
   fromEnv,
   integerFromEnv,
   readEnv,
@@ -48,88 +47,90 @@ export function readHealthSettings(env: NodeJS.ProcessEnv = process.env): Health
   return readEnv(healthEnv, env);
 }
 
-const dashboardEnv = z
-  .object({
-    NODE_ENV: z.string().optional(),
-    DASHBOARD_PORT: envVar(integerFromEnv(0, 65535).default(3000), '3000'),
-    DASHBOARD_HOST: envVar(z.string().min(1).default('127.0.0.1'), '0.0.0.0'),
-    SESSION_SECRET: envVar(
-      z.string().min(32, 'must be at least 32 characters').optional(),
-      '$(openssl rand -hex 32)',
-    ),
-    SESSION_TTL: envVar(
-      durationFromEnv.pipe(z.number().min(60_000, 'must be at least 1m')).default(12 * 3_600_000),
-      '12h',
-    ),
-    TRUST_PROXY: envVar(z.string().optional(), 'loopback'),
-    DASHBOARD_ADMIN_USER: envVar(z.string().trim().min(1).max(64).optional(), 'admin'),
-    DASHBOARD_ADMIN_PASSWORD: envVar(
-      z.string().min(12, 'must be at least 12 characters').optional(),
-      'a-long-passphrase',
-    ),
-    METRICS_TOKEN: envVar(
-      z.string().min(16, 'must be at least 16 characters').optional(),
-      '$(openssl rand -hex 24)',
-    ),
-    LOGIN_RATE_LIMIT: envVar(integerFromEnv(1, 10_000).default(10), '10'),
-    LOGIN_RATE_WINDOW: envVar(durationFromEnv.default(15 * 60_000), '15m'),
-    QUEUE_DISCOVERY_INTERVAL: envVar(durationFromEnv.pipe(z.number().min(100)).default(30_000), '30s'),
-    REVIEW_LEASE: envVar(durationFromEnv.pipe(z.number().min(60_000)).default(30 * 60_000), '30m'),
-    REVIEW_AUDIO_URL_TTL: envVar(
-      durationFromEnv
-        .pipe(
-          z
-            .number()
-            .min(60_000)
-            .max(7 * 86_400_000),
-        )
-        .default(3_600_000),
-      '1h',
-    ),
-  })
-  .transform((e) => {
-    const production = e.NODE_ENV === 'production';
-    if (production && !e.SESSION_SECRET) {
-      throw new ConfigError(
-        'SESSION_SECRET',
-        'SESSION_SECRET is required when NODE_ENV=production; example: SESSION_SECRET=$(openssl rand -hex 32)',
-      );
-    }
-    if (Boolean(e.DASHBOARD_ADMIN_USER) !== Boolean(e.DASHBOARD_ADMIN_PASSWORD)) {
-      const missing = e.DASHBOARD_ADMIN_USER ? 'DASHBOARD_ADMIN_PASSWORD' : 'DASHBOARD_ADMIN_USER';
-      throw new ConfigError(
-        missing,
-        `${missing} is required when ${missing === 'DASHBOARD_ADMIN_USER' ? 'DASHBOARD_ADMIN_PASSWORD' : 'DASHBOARD_ADMIN_USER'} is set; example: DASHBOARD_ADMIN_USER=admin DASHBOARD_ADMIN_PASSWORD=a-long-passphrase`,
-      );
-    }
-    return {
-      port: e.DASHBOARD_PORT,
-      host: e.DASHBOARD_HOST,
-      production,
-      sessionSecret: e.SESSION_SECRET ?? crypto.randomBytes(32).toString('hex'),
-      /** True when SESSION_SECRET was unset and a random one was made (sessions end on restart). */
-      sessionSecretGenerated: !e.SESSION_SECRET,
-      sessionTtlMs: e.SESSION_TTL,
-      /** Express `trust proxy`: false, true, a hop count or a list of addresses/subnets. */
-      trustProxy: parseTrustProxy(e.TRUST_PROXY),
-      /** The first admin, created at start-up when no active admin exists. */
-      firstAdmin:
-        e.DASHBOARD_ADMIN_USER && e.DASHBOARD_ADMIN_PASSWORD
-          ? { username: e.DASHBOARD_ADMIN_USER, password: e.DASHBOARD_ADMIN_PASSWORD }
-          : null,
-      /** When set, /health and /metrics require `Authorization: Bearer <token>`. */
-      metricsToken: e.METRICS_TOKEN ?? null,
-      /** Failed logins allowed per client address per window. */
-      loginRateLimit: e.LOGIN_RATE_LIMIT,
-      loginRateWindowMs: e.LOGIN_RATE_WINDOW,
-      /** How often worker heartbeats are read for new host-affine queues. */
-      queueDiscoveryIntervalMs: e.QUEUE_DISCOVERY_INTERVAL,
-      /** How long a reviewer holds an item of the review queue. */
-      reviewLeaseMs: e.REVIEW_LEASE,
-      /** Lifetime of the presigned URL of an item's Opus file. */
-      audioUrlTtlSeconds: Math.round(e.REVIEW_AUDIO_URL_TTL / 1000),
-    };
-  });
+const dashboardEnv = envConfig({
+  nodeEnv: { variable: 'NODE_ENV', schema: z.string().optional() },
+  port: fromEnv('DASHBOARD_PORT', integerFromEnv(0, 65535).default(3000), '3000'),
+  host: fromEnv('DASHBOARD_HOST', z.string().min(1).default('127.0.0.1'), '0.0.0.0'),
+  sessionSecret: fromEnv(
+    'SESSION_SECRET',
+    z.string().min(32, 'must be at least 32 characters').optional(),
+    '$(openssl rand -hex 32)',
+  ),
+  sessionTtlMs: fromEnv(
+    'SESSION_TTL',
+    durationFromEnv.pipe(z.number().min(60_000, 'must be at least 1m')).default(12 * 3_600_000),
+    '12h',
+  ),
+  trustProxy: fromEnv('TRUST_PROXY', z.string().optional(), 'loopback'),
+  adminUser: fromEnv('DASHBOARD_ADMIN_USER', z.string().trim().min(1).max(64).optional(), 'admin'),
+  adminPassword: fromEnv(
+    'DASHBOARD_ADMIN_PASSWORD',
+    z.string().min(12, 'must be at least 12 characters').optional(),
+    'a-long-passphrase',
+  ),
+  /** When set, /health and /metrics require `Authorization: Bearer <token>`. */
+  metricsToken: fromEnv(
+    'METRICS_TOKEN',
+    z.string().min(16, 'must be at least 16 characters').optional(),
+    '$(openssl rand -hex 24)',
+  ),
+  /** Failed logins allowed per client address per window. */
+  loginRateLimit: fromEnv('LOGIN_RATE_LIMIT', integerFromEnv(1, 10_000).default(10), '10'),
+  loginRateWindowMs: fromEnv('LOGIN_RATE_WINDOW', durationFromEnv.default(15 * 60_000), '15m'),
+  /** How often worker heartbeats are read for new host-affine queues. */
+  queueDiscoveryIntervalMs: fromEnv(
+    'QUEUE_DISCOVERY_INTERVAL',
+    durationFromEnv.pipe(z.number().min(100)).default(30_000),
+    '30s',
+  ),
+  /** How long a reviewer holds an item of the review queue. */
+  reviewLeaseMs: fromEnv(
+    'REVIEW_LEASE',
+    durationFromEnv.pipe(z.number().min(60_000)).default(30 * 60_000),
+    '30m',
+  ),
+  audioUrlTtlMs: fromEnv(
+    'REVIEW_AUDIO_URL_TTL',
+    durationFromEnv
+      .pipe(
+        z
+          .number()
+          .min(60_000)
+          .max(7 * 86_400_000),
+      )
+      .default(3_600_000),
+    '1h',
+  ),
+}).transform(({ nodeEnv, adminUser, adminPassword, audioUrlTtlMs, ...e }) => {
+  const production = nodeEnv === 'production';
+  if (production && !e.sessionSecret) {
+    throw new ConfigError(
+      'SESSION_SECRET',
+      'SESSION_SECRET is required when NODE_ENV=production; example: SESSION_SECRET=$(openssl rand -hex 32)',
+    );
+  }
+  if (Boolean(adminUser) !== Boolean(adminPassword)) {
+    const missing = adminUser ? 'DASHBOARD_ADMIN_PASSWORD' : 'DASHBOARD_ADMIN_USER';
+    throw new ConfigError(
+      missing,
+      `${missing} is required when ${missing === 'DASHBOARD_ADMIN_USER' ? 'DASHBOARD_ADMIN_PASSWORD' : 'DASHBOARD_ADMIN_USER'} is set; example: DASHBOARD_ADMIN_USER=admin DASHBOARD_ADMIN_PASSWORD=a-long-passphrase`,
+    );
+  }
+  return {
+    ...e,
+    production,
+    sessionSecret: e.sessionSecret ?? crypto.randomBytes(32).toString('hex'),
+    /** True when SESSION_SECRET was unset and a random one was made (sessions end on restart). */
+    sessionSecretGenerated: !e.sessionSecret,
+    /** Express `trust proxy`: false, true, a hop count or a list of addresses/subnets. */
+    trustProxy: parseTrustProxy(e.trustProxy),
+    /** The first admin, created at start-up when no active admin exists. */
+    firstAdmin: adminUser && adminPassword ? { username: adminUser, password: adminPassword } : null,
+    metricsToken: e.metricsToken ?? null,
+    /** Lifetime of the presigned URL of an item's Opus file. */
+    audioUrlTtlSeconds: Math.round(audioUrlTtlMs / 1000),
+  };
+});
 
 /**
  * The dashboard's settings. SESSION_SECRET is required when NODE_ENV=production; elsewhere a random
