@@ -1,6 +1,6 @@
 // `pnpm --filter @audio/dashboard health` (or `node dist/health-cli.js`): the /health report for cron
 // and Ansible. Exit 0 healthy, 1 unhealthy, 2 could not check.
-import { runHealthCli } from './health-command.js';
+import { runHealthCli } from './operations/health-command.js';
 
 // stdout carries the JSON and stderr only real problems: silence the AWS SDK's Node version notice.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

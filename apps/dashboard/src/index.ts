@@ -1,12 +1,16 @@
-export { startDashboard, type StartDashboardOptions, type RunningDashboard } from './start-dashboard.js';
-export { createDashboardApp, type DashboardDeps, type DashboardApp } from './dashboard-app.js';
+export {
+  startDashboard,
+  type StartDashboardOptions,
+  type RunningDashboard,
+} from './server/start-dashboard.js';
+export { createDashboardApp, type DashboardDeps, type DashboardApp } from './server/dashboard-app.js';
 export {
   readDashboardConfig,
   readHealthSettings,
   type DashboardConfig,
   type HealthSettings,
   type NoonTargetSettings,
-} from './dashboard-config.js';
+} from './server/dashboard-config.js';
 export {
   HealthChecker,
   type HealthReport,
@@ -15,13 +19,18 @@ export {
   type QueueDepth,
   type HostStatus,
   type WorkerStatus,
-} from './health-check.js';
-export { checkHealthFromEnv, runHealthCli, HEALTH_EXIT, type CliIo } from './health-command.js';
-export { runUsersCli } from './users-command.js';
-export { QueueRegistry } from './queue-registry.js';
-export { UserAccounts, AccountError, MIN_PASSWORD_LENGTH, type FirstAdminOutcome } from './user-accounts.js';
-export { hashPassword, verifyPassword } from './password-hasher.js';
-export { can, homePath, type Permission } from './roles.js';
+} from './operations/health-check.js';
+export { checkHealthFromEnv, runHealthCli, HEALTH_EXIT, type CliIo } from './operations/health-command.js';
+export { runUsersCli } from './auth/users-command.js';
+export { QueueRegistry } from './operations/queue-registry.js';
+export {
+  UserAccounts,
+  AccountError,
+  MIN_PASSWORD_LENGTH,
+  type FirstAdminOutcome,
+} from './auth/user-accounts.js';
+export { hashPassword, verifyPassword } from './auth/password-hasher.js';
+export { can, homePath, type Permission } from './auth/roles.js';
 export {
   BatchOverview,
   type BatchSummary,
@@ -29,6 +38,6 @@ export {
   type BatchEntry,
   type FlowCounts,
   type JobTiming,
-} from './batch-overview.js';
-export { CODEBOOK } from './review-routes.js';
-export { waitForRedis } from './redis-ready.js';
+} from './operations/batch-overview.js';
+export { CODEBOOK } from './review/review-routes.js';
+export { waitForRedis } from './server/redis-ready.js';

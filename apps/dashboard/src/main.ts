@@ -2,7 +2,7 @@
 import { runMain } from '@audio/config';
 import { createLogger } from '@audio/logger';
 import { closeOnSignals } from '@audio/queues';
-import { startDashboard } from './start-dashboard.js';
+import { startDashboard } from './server/start-dashboard.js';
 
 runMain(async () => {
   const logger = createLogger({ name: 'dashboard' });

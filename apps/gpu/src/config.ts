@@ -1,34 +1,23 @@
 import { z } from 'zod';
-import { booleanFromEnv, durationFromEnv, envVar, integerFromEnv, readEnv } from '@audio/config';
+import { booleanFromEnv, durationFromEnv, envConfig, fromEnv, integerFromEnv, readEnv } from '@audio/config';
 import { DEMO_POLICY_FILE } from './sidecar/index.js';
 
-const gpuEnv = z.object({
-  TRANSCRIBE_BATCH_SIZE: envVar(integerFromEnv(1, 512).default(16), '32'),
-  TRANSCRIBE_BATCH_WAIT: envVar(durationFromEnv.default(25), '50ms'),
-  FINALIZE_CONCURRENCY: envVar(integerFromEnv(1, 64).default(2), '2'),
-  POLICY_FILE: envVar(z.string().default(DEMO_POLICY_FILE), '/etc/audio-pipeline/policy.json'),
-  DELETE_ARCHIVE_AFTER_COMPLETE: envVar(booleanFromEnv.default(false), 'false'),
-  SHUTDOWN_TIMEOUT: envVar(durationFromEnv.default(60_000), '60s'),
+const gpuEnv = envConfig({
+  /** Jobs taken at once, and so items per sidecar request. */
+  batchSize: fromEnv('TRANSCRIBE_BATCH_SIZE', integerFromEnv(1, 512).default(16), '32'),
+  batchWaitMs: fromEnv('TRANSCRIBE_BATCH_WAIT', durationFromEnv.default(25), '50ms'),
+  finalizeConcurrency: fromEnv('FINALIZE_CONCURRENCY', integerFromEnv(1, 64).default(2), '2'),
+  policyFile: fromEnv('POLICY_FILE', z.string().default(DEMO_POLICY_FILE), '/etc/audio-pipeline/policy.json'),
+  deleteArchiveAfterComplete: fromEnv(
+    'DELETE_ARCHIVE_AFTER_COMPLETE',
+    booleanFromEnv.default(false),
+    'false',
+  ),
+  shutdownTimeoutMs: fromEnv('SHUTDOWN_TIMEOUT', durationFromEnv.default(60_000), '60s'),
 });
 
-export interface GpuConfig {
-  /** Jobs taken at once, and so items per sidecar request. */
-  batchSize: number;
-  batchWaitMs: number;
-  finalizeConcurrency: number;
-  policyFile: string;
-  deleteArchiveAfterComplete: boolean;
-  shutdownTimeoutMs: number;
-}
+export type GpuConfig = z.output<typeof gpuEnv>;
 
 export function readGpuConfig(env: NodeJS.ProcessEnv = process.env): GpuConfig {
-  const e = readEnv(gpuEnv, env);
-  return {
-    batchSize: e.TRANSCRIBE_BATCH_SIZE,
-    batchWaitMs: e.TRANSCRIBE_BATCH_WAIT,
-    finalizeConcurrency: e.FINALIZE_CONCURRENCY,
-    policyFile: e.POLICY_FILE,
-    deleteArchiveAfterComplete: e.DELETE_ARCHIVE_AFTER_COMPLETE,
-    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
-  };
+  return readEnv(gpuEnv, env);
 }

@@ -1,137 +1,87 @@
-import { AudioFileRepository, BatchRepository, createDb, FailureRepository, readDbConfig } from '@audio/db';
-import { createLogger, type Logger } from '@audio/logger';
-import { startProcessMetrics } from '@audio/metrics';
-import {
-  createRedisConnection,
-  finalizeQueueName,
-  HeartbeatPublisher,
-  logWorkerEvents,
-  readRedisConfig,
-  readWorkerTuning,
-  resolveHostId,
-  transcribeQueueName,
-  JobBatcher,
-} from '@audio/queues';
-import { ObjectStore, readStorageConfig, ScratchManager } from '@audio/storage';
-import { readGpuConfig } from './config.js';
-import { createFinalizeWorker } from './finalize-worker.js';
+import { Queue } from 'bullmq';
+import { AudioFileRepository, BatchRepository, FailureRepository } from '@audio/db';
+import { JobBatcher, transcribeQueueName } from '@audio/queues';
+import * as runtime from '@audio/runtime';
+import { readGpuConfig, type GpuConfig } from './config.js';
+import { finalizeBatch } from './finalize-handler.js';
 import { loadPolicy, SidecarProcess, type SidecarItem, type SidecarResultItem } from './sidecar/index.js';
-import { createTranscribeWorker } from './transcribe-worker.js';
+import { transcribeFile } from './transcribe-handler.js';
 
 export const APP_VERSION = '0.1.0';
 
-export interface GpuApp {
-  hostId: string;
-  sidecar: SidecarProcess;
-  close(force?: boolean): Promise<void>;
-}
+export type GpuApp = runtime.WorkerApp & { sidecar: SidecarProcess };
 
 /**
- * The GPU app on one host: one Python sidecar (models loaded once), this host's transcribe worker feeding
- * it in batches, and this host's finalize worker.
+ * The GPU app on one host: one Python sidecar (models loaded once), this host's `transcribe` stage
+ * feeding it in batches, and this host's `finalize` stage.
  */
-export async function startGpuApp(
-  options: { env?: NodeJS.ProcessEnv; logger?: Logger } = {},
-): Promise<GpuApp> {
-  const env = options.env ?? process.env;
-  const logger = options.logger ?? createLogger({ name: 'gpu' });
-  const config = readGpuConfig(env);
-  const hostId = resolveHostId(env);
-  const redisConfig = readRedisConfig(env);
-  const storageConfig = readStorageConfig(env);
-  const policy = await loadPolicy(config.policyFile);
+export async function startGpuApp(options: runtime.WorkerAppOptions = {}): Promise<GpuApp> {
+  const config = readGpuConfig(options.env);
+  const app = await runtime.startWorkerApp({
+    ...options,
+    app: 'gpu',
+    version: APP_VERSION,
+    serves: ['transcribe', 'finalize'],
+    setup: (context) => gpuParts(context, config),
+  });
+  return Object.assign(app, { sidecar: app.parts.sidecar });
+}
 
-  const processMetrics = await startProcessMetrics({ app: 'gpu', hostId, env });
-  const { metrics } = processMetrics;
-  const sidecar = SidecarProcess.fromEnv(env, {
+async function gpuParts(
+  context: runtime.WorkerContext,
+  config: GpuConfig,
+): Promise<runtime.WorkerAppParts & { sidecar: SidecarProcess }> {
+  const { hostId, logger, metrics, scratch, store } = context;
+  const policy = await loadPolicy(config.policyFile);
+  const sidecar = SidecarProcess.fromEnv(context.env, {
     logger: logger.child({ component: 'sidecar' }),
     onRequestComplete: (ms, items) => metrics.observeSidecarRequest(ms, items),
   });
   const ready = await sidecar.start();
-
-  const db = createDb(readDbConfig(env));
-  const connection = createRedisConnection(redisConfig, 'worker', `gpu@${hostId}`);
-  const prefix = redisConfig.prefix;
-  const tuning = readWorkerTuning(env);
-  const store = ObjectStore.fromConfig(storageConfig, { logger, metrics: metrics.storage });
-  const scratch = ScratchManager.fromEnv(env);
-
   const batcher = new JobBatcher<SidecarItem, SidecarResultItem>(
     { process: (items) => sidecar.process(items, policy) },
     { maxBatch: config.batchSize, maxWaitMs: config.batchWaitMs },
   );
-  const transcribeWorker = createTranscribeWorker({
-    hostId,
-    connection,
-    prefix,
-    tuning,
-    batcher,
-    scratch,
-    store,
-    audioFiles: new AudioFileRepository(db),
-    concurrency: config.batchSize,
-    logger,
+  const transcribeDeps = { batcher, scratch, store, audioFiles: new AudioFileRepository(context.db) };
+  const transcribeQueue = new Queue(transcribeQueueName(hostId), {
+    connection: context.redis,
+    prefix: context.prefix,
   });
-  const finalize = createFinalizeWorker({
+  const finalizeDeps = {
     hostId,
-    connection,
-    prefix,
-    tuning,
     scratch,
     store,
-    batches: new BatchRepository(db),
-    failures: new FailureRepository(db),
+    batches: new BatchRepository(context.db),
+    failures: new FailureRepository(context.db),
     deleteArchiveAfterComplete: config.deleteArchiveAfterComplete,
-    concurrency: config.finalizeConcurrency,
+    transcribeQueue,
     logger,
-    onFailureRecorded: (stage, code) => metrics.countFailure(stage, code),
-  });
-  for (const worker of [transcribeWorker, finalize.worker]) {
-    metrics.instrumentWorker(worker);
-    logWorkerEvents(worker, logger);
-  }
-
-  let activeJobs = 0;
-  transcribeWorker.on('active', () => activeJobs++);
-  for (const event of ['completed', 'failed'] as const) transcribeWorker.on(event, () => activeJobs--);
-  const heartbeat = new HeartbeatPublisher(
-    connection,
-    prefix,
-    {
-      hostId,
-      app: 'gpu',
-      version: APP_VERSION,
-      queues: [transcribeQueueName(hostId), finalizeQueueName(hostId)],
+    onFailureRecorded: ({ stage, code }: { stage: string; code: string }) =>
+      metrics.countFailure(stage, code),
+  };
+  return {
+    sidecar,
+    handlers: {
+      transcribe: {
+        handle: (payload, job) => transcribeFile(transcribeDeps, payload, job),
+        // Jobs taken at once, and so items per sidecar request.
+        concurrency: config.batchSize,
+      },
+      finalize: {
+        handle: (payload, job) => finalizeBatch(finalizeDeps, payload, job),
+        concurrency: config.finalizeConcurrency,
+      },
     },
-    async () => ({
-      activeJobs,
-      freeScratchBytes: await scratch.freeBytes().catch(() => null),
-    }),
-  );
-  heartbeat.start();
-  logger.info(
-    {
-      hostId,
+    async close() {
+      await transcribeQueue.close();
+      await sidecar.stop();
+    },
+    describe: {
       backend: ready.backend,
       models: ready.models,
       device: ready.device,
       policy: policy.id,
       batchSize: config.batchSize,
-      metrics: processMetrics.url,
-    },
-    'gpu app started',
-  );
-
-  return {
-    hostId,
-    sidecar,
-    async close(force = false) {
-      await Promise.all([transcribeWorker.close(force), finalize.close()]);
-      await heartbeat.stop();
-      await sidecar.stop();
-      await processMetrics.close();
-      connection.disconnect();
-      await db.close();
     },
   };
 }

@@ -1,10 +1,9 @@
 import type { Logger } from '@audio/logger';
+import { assertBatchId, newBatchId } from '@audio/queues';
 import {
   ArchiveUploader,
   archiveKey,
-  assertBatchId,
   digestFile,
-  newBatchId,
   type ArchiveUploaderOptions,
   type ObjectStore,
   type TransferProgress,

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { BatchRepository } from '@audio/db';
-import { JOB_OPTIONS, unpackPayload, type UnpackPayload } from '@audio/queues';
+import { stageJob, type UnpackPayload } from '@audio/queues';
 
 /** An archive whose upload was verified (size and sha256 of the object equal the source's). */
 export interface VerifiedArchive {
@@ -47,18 +47,21 @@ export class BatchRegistrar {
       transferredAt: existing?.transferredAt ?? new Date(),
     });
     // The row's transfer time, not now: a repeat produces exactly the first payload.
-    const payload = unpackPayload.parse({
-      batchId: batch.batchId,
-      s3Key: batch.archiveKey,
-      transferredAt: batch.transferredAt.toISOString(),
-      sha256: batch.sha256,
-      sizeBytes: Number(batch.sizeBytes),
-      source: batch.source,
-      run: 0,
-    });
+    const job = stageJob(
+      'unpack',
+      {
+        batchId: batch.batchId,
+        s3Key: batch.archiveKey,
+        transferredAt: batch.transferredAt.toISOString(),
+        sha256: batch.sha256,
+        sizeBytes: Number(batch.sizeBytes),
+        source: batch.source,
+        run: 0,
+      },
+      { jobId: batch.batchId },
+    );
     const queued = batch.status === 'transferred';
-    if (queued)
-      await this.unpackQueue.add('unpack', payload, { ...JOB_OPTIONS.unpack, jobId: batch.batchId });
-    return { created: existing === null, jobId: batch.batchId, queued, payload };
+    if (queued) await this.unpackQueue.add(job.name, job.data, job.opts);
+    return { created: existing === null, jobId: batch.batchId, queued, payload: job.data };
   }
 }

@@ -12,6 +12,7 @@ const INPUT_ERRORS = new Set([
   'ReplayError',
   'HostKeyMismatchError',
   'InvalidKeyError',
+  'InvalidBatchIdError',
   'ConflictingRecordError',
 ]);
 

@@ -10,61 +10,6 @@ import {
   readEnv,
 } from '@audio/config';
 
-export interface SftpConfig {
-  host: string;
-  port: number;
-  user: string;
-  keyFile: string;
-  keyPassphrase?: string;
-  remoteDir: string;
-  /** Glob matched against file names in remoteDir (not subdirectories). */
-  pattern: string;
-  /** Where ingested files are renamed to; default `<remoteDir>/done`. */
-  doneDir: string;
-  pollIntervalMs: number;
-  /** A file whose size and mtime have not changed for this long is complete. */
-  minAgeMs: number;
-  /** `SHA256:…` of the server's host key; the connection is refused when it differs. */
-  hostFingerprint?: string;
-  connectTimeoutMs: number;
-}
-
-export interface InboxConfig {
-  dir: string;
-  pattern: string;
-  pollIntervalMs: number;
-  minAgeMs: number;
-  deleteAfterIngest: boolean;
-}
-
-export interface UploadApiConfig {
-  /** Bearer token clients send; the API does not start without one. */
-  token?: string;
-  host: string;
-  port: number;
-  /** Lifetime of the presigned URLs handed out. */
-  urlExpirySeconds: number;
-  /** How long an upload may stay pending (between POST /uploads and /complete). */
-  pendingTtlSeconds: number;
-  maxBytes: number;
-}
-
-export interface TransferConfig {
-  /** Resumable-upload state files (upload ids, part ETags). */
-  stateDir: string;
-  /** Downloads land here before they are uploaded; removed after each file. */
-  tempDir: string;
-  /** Unset when SFTP_HOST is not set. */
-  sftp?: SftpConfig;
-  /** Unset when INBOX_DIR is not set. */
-  inbox?: InboxConfig;
-  uploadApi: UploadApiConfig & { enabled: boolean };
-  shutdownTimeoutMs: number;
-  /** Multipart uploads older than this are aborted by the janitor (Swift has no lifecycle rules). */
-  staleMultipartAfterMs: number;
-  multipartJanitorIntervalMs: number;
-}
-
 const TiB = 1024 ** 4;
 /** S3's largest object; Swift's 1000 parts of at most 5 GiB stop a little lower. */
 const MAX_OBJECT_BYTES = 5 * TiB;
@@ -73,7 +18,7 @@ const absolutePath = z.string().refine((p) => path.isAbsolute(p), 'must be an ab
 const remotePath = z.string().refine((p) => p.startsWith('/'), 'must be an absolute path on the remote host');
 const glob = z.string().min(1).max(200);
 
-const transferEnv = z.object({
+const transferVariables = z.object({
   TRANSFER_STATE_DIR: envVar(absolutePath.default('/data/transfer/state'), '/data/transfer/state'),
   TRANSFER_TEMP_DIR: envVar(absolutePath.default('/data/transfer/tmp'), '/data/transfer/tmp'),
   TRANSFER_SHUTDOWN_TIMEOUT: envVar(durationFromEnv.default(60_000), '60s'),
@@ -127,67 +72,88 @@ const transferEnv = z.object({
   ),
 });
 
+const transferEnv = transferVariables.transform((e) => ({
+  /** Resumable-upload state files (upload ids, part ETags). */
+  stateDir: e.TRANSFER_STATE_DIR,
+  /** Downloads land here before they are uploaded; removed after each file. */
+  tempDir: e.TRANSFER_TEMP_DIR,
+  shutdownTimeoutMs: e.TRANSFER_SHUTDOWN_TIMEOUT,
+  /** Multipart uploads older than this are aborted by the janitor (Swift has no lifecycle rules). */
+  staleMultipartAfterMs: e.STALE_MULTIPART_AFTER,
+  multipartJanitorIntervalMs: e.MULTIPART_JANITOR_INTERVAL,
+  uploadApi: {
+    enabled: e.UPLOAD_API_ENABLED,
+    /** Bearer token clients send; the API does not start without one. */
+    ...(e.UPLOAD_API_TOKEN ? { token: e.UPLOAD_API_TOKEN } : {}),
+    host: e.UPLOAD_API_HOST,
+    port: e.UPLOAD_API_PORT,
+    /** Lifetime of the presigned URLs handed out. */
+    urlExpirySeconds: Math.round(e.UPLOAD_URL_EXPIRY / 1000),
+    /** How long an upload may stay pending (between POST /uploads and /complete). */
+    pendingTtlSeconds: Math.max(
+      Math.round(e.UPLOAD_PENDING_TTL / 1000),
+      Math.round(e.UPLOAD_URL_EXPIRY / 1000),
+    ),
+    maxBytes: e.UPLOAD_MAX_BYTES,
+  },
+  /** Unset when SFTP_HOST is not set. */
+  ...(e.SFTP_HOST ? { sftp: sftpConfig(e.SFTP_HOST, e) } : {}),
+  /** Unset when INBOX_DIR is not set. */
+  ...(e.INBOX_DIR
+    ? {
+        inbox: {
+          dir: e.INBOX_DIR,
+          pattern: e.INBOX_PATTERN,
+          pollIntervalMs: e.INBOX_POLL_INTERVAL,
+          minAgeMs: e.INBOX_MIN_AGE,
+          deleteAfterIngest: e.INBOX_DELETE_AFTER_INGEST,
+        },
+      }
+    : {}),
+}));
+
+function sftpConfig(host: string, e: z.output<typeof transferVariables>) {
+  const required = (name: 'SFTP_USER' | 'SFTP_KEY_FILE' | 'SFTP_REMOTE_DIR', example: string) => {
+    const value = e[name];
+    if (!value)
+      throw new ConfigError(
+        name,
+        `${name} is required when SFTP_HOST is set but not set; example: ${name}=${example}`,
+      );
+    return value;
+  };
+  const remoteDir = required('SFTP_REMOTE_DIR', '/srv/outgoing').replace(/(.)\/+$/, '$1');
+  return {
+    host,
+    port: e.SFTP_PORT,
+    user: required('SFTP_USER', 'transfer'),
+    keyFile: required('SFTP_KEY_FILE', '/etc/audio/sftp_ed25519'),
+    ...(e.SFTP_KEY_PASSPHRASE ? { keyPassphrase: e.SFTP_KEY_PASSPHRASE } : {}),
+    remoteDir,
+    /** Glob matched against file names in remoteDir (not subdirectories). */
+    pattern: e.SFTP_PATTERN,
+    /** Where ingested files are renamed to; default `<remoteDir>/done`. */
+    doneDir: e.SFTP_DONE_DIR ?? path.posix.join(remoteDir, 'done'),
+    pollIntervalMs: e.SFTP_POLL_INTERVAL,
+    /** A file whose size and mtime have not changed for this long is complete. */
+    minAgeMs: e.SFTP_MIN_AGE,
+    /** `SHA256:…` of the server's host key; the connection is refused when it differs. */
+    ...(e.SFTP_HOST_FINGERPRINT ? { hostFingerprint: e.SFTP_HOST_FINGERPRINT } : {}),
+    connectTimeoutMs: e.SFTP_CONNECT_TIMEOUT,
+  };
+}
+
+export type TransferConfig = z.output<typeof transferEnv>;
+export type SftpConfig = NonNullable<TransferConfig['sftp']>;
+export type InboxConfig = NonNullable<TransferConfig['inbox']>;
+export type UploadApiConfig = TransferConfig['uploadApi'];
+
 /**
  * The transfer app's variables. A source is configured by its main variable (SFTP_HOST, INBOX_DIR); once
  * it is, the rest it needs are required and named in the error when missing.
  */
 export function readTransferConfig(env: NodeJS.ProcessEnv = process.env): TransferConfig {
-  const e = readEnv(transferEnv, env);
-  const config: TransferConfig = {
-    stateDir: e.TRANSFER_STATE_DIR,
-    tempDir: e.TRANSFER_TEMP_DIR,
-    shutdownTimeoutMs: e.TRANSFER_SHUTDOWN_TIMEOUT,
-    staleMultipartAfterMs: e.STALE_MULTIPART_AFTER,
-    multipartJanitorIntervalMs: e.MULTIPART_JANITOR_INTERVAL,
-    uploadApi: {
-      enabled: e.UPLOAD_API_ENABLED,
-      ...(e.UPLOAD_API_TOKEN ? { token: e.UPLOAD_API_TOKEN } : {}),
-      host: e.UPLOAD_API_HOST,
-      port: e.UPLOAD_API_PORT,
-      urlExpirySeconds: Math.round(e.UPLOAD_URL_EXPIRY / 1000),
-      pendingTtlSeconds: Math.max(
-        Math.round(e.UPLOAD_PENDING_TTL / 1000),
-        Math.round(e.UPLOAD_URL_EXPIRY / 1000),
-      ),
-      maxBytes: e.UPLOAD_MAX_BYTES,
-    },
-  };
-  if (e.SFTP_HOST) {
-    const required = (name: 'SFTP_USER' | 'SFTP_KEY_FILE' | 'SFTP_REMOTE_DIR', example: string) => {
-      const value = e[name];
-      if (!value)
-        throw new ConfigError(
-          name,
-          `${name} is required when SFTP_HOST is set but not set; example: ${name}=${example}`,
-        );
-      return value;
-    };
-    const remoteDir = required('SFTP_REMOTE_DIR', '/srv/outgoing').replace(/(.)\/+$/, '$1');
-    config.sftp = {
-      host: e.SFTP_HOST,
-      port: e.SFTP_PORT,
-      user: required('SFTP_USER', 'transfer'),
-      keyFile: required('SFTP_KEY_FILE', '/etc/audio/sftp_ed25519'),
-      ...(e.SFTP_KEY_PASSPHRASE ? { keyPassphrase: e.SFTP_KEY_PASSPHRASE } : {}),
-      remoteDir,
-      pattern: e.SFTP_PATTERN,
-      doneDir: e.SFTP_DONE_DIR ?? path.posix.join(remoteDir, 'done'),
-      pollIntervalMs: e.SFTP_POLL_INTERVAL,
-      minAgeMs: e.SFTP_MIN_AGE,
-      ...(e.SFTP_HOST_FINGERPRINT ? { hostFingerprint: e.SFTP_HOST_FINGERPRINT } : {}),
-      connectTimeoutMs: e.SFTP_CONNECT_TIMEOUT,
-    };
-  }
-  if (e.INBOX_DIR) {
-    config.inbox = {
-      dir: e.INBOX_DIR,
-      pattern: e.INBOX_PATTERN,
-      pollIntervalMs: e.INBOX_POLL_INTERVAL,
-      minAgeMs: e.INBOX_MIN_AGE,
-      deleteAfterIngest: e.INBOX_DELETE_AFTER_INGEST,
-    };
-  }
-  return config;
+  return readEnv(transferEnv, env);
 }
 
 /** The upload API's token, or a ConfigError: the API never runs open. */

@@ -6,7 +6,7 @@ import type { Logger } from '@audio/logger';
 import { InvalidArchiveError } from './archive-check.js';
 import { ArchiveConflictError, type ArchiveIngester, type IngestResult } from './archive-ingester.js';
 import type { InboxConfig } from './config.js';
-import { PollingLoop } from './polling-loop.js';
+import { PolledSource } from './polling-loop.js';
 import { batchIdForSourceFile } from './source-batch-id.js';
 import { nameWithBatchId, StabilityTracker } from './stability-tracker.js';
 
@@ -42,37 +42,24 @@ export const REJECTED_SUBDIR = 'rejected';
  * A file that is not an archive moves to `rejected/` with the reason in `<name>.reason.txt`; any other
  * failure leaves it where it is for the next poll.
  */
-export class InboxSource {
+export class InboxSource extends PolledSource<InboxPollResult> {
   private readonly logger: Logger | undefined;
   private readonly matches: (name: string) => boolean;
   private readonly stability: StabilityTracker;
-  private readonly loop: PollingLoop<InboxPollResult>;
 
   constructor(
     readonly config: InboxConfig,
     private readonly options: InboxSourceOptions,
   ) {
-    this.logger = options.logger?.child({ source: 'inbox', dir: config.dir });
+    const logger = options.logger?.child({ source: 'inbox', dir: config.dir });
+    super(config.pollIntervalMs, logger);
+    this.logger = logger;
     this.matches = picomatch(config.pattern, { dot: false });
     this.stability = new StabilityTracker(config.minAgeMs, 'two-looks', options.now);
-    this.loop = new PollingLoop(config.pollIntervalMs, (signal) => this.poll(signal), this.logger);
   }
 
   /** One look at the directory; ingests the files that were stable since the previous look. */
-  pollOnce(): Promise<InboxPollResult> {
-    return this.loop.runNow();
-  }
-
-  /** Polls every INBOX_POLL_INTERVAL until close(). */
-  start(): void {
-    this.loop.start();
-  }
-
-  close(force = false): Promise<void> {
-    return this.loop.close(force);
-  }
-
-  private async poll(signal: AbortSignal): Promise<InboxPollResult> {
+  protected async poll(signal: AbortSignal): Promise<InboxPollResult> {
     const result: InboxPollResult = { ingested: [], rejected: [], waiting: [], failed: [] };
     const dir = this.config.dir;
     const entries = await fs.readdir(dir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {

@@ -52,3 +52,32 @@ export class PollingLoop<T> {
     await this.current?.catch(() => undefined);
   }
 }
+
+/**
+ * A source that looks for archives every `intervalMs` (SFTP, the inbox): `pollOnce()` for one look now,
+ * `start()` to poll until `close()`, which waits for a look in progress or, forced, aborts it (an upload
+ * it was making can resume).
+ */
+export abstract class PolledSource<T> {
+  private readonly loop: PollingLoop<T>;
+
+  constructor(intervalMs: number, logger?: Logger) {
+    this.loop = new PollingLoop(intervalMs, (signal) => this.poll(signal), logger);
+  }
+
+  /** One look; ingests what is ready. */
+  protected abstract poll(signal: AbortSignal): Promise<T>;
+
+  /** One look now, or the one in progress. */
+  pollOnce(): Promise<T> {
+    return this.loop.runNow();
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  close(force = false): Promise<void> {
+    return this.loop.close(force);
+  }
+}

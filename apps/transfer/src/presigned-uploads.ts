@@ -1,21 +1,11 @@
-import {
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
-  ListPartsCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { z } from 'zod';
 import type { BatchRepository } from '@audio/db';
 import type { Logger } from '@audio/logger';
+import { assertBatchId, newBatchId } from '@audio/queues';
 import {
   archiveKey,
-  assertBatchId,
   ChecksumMismatchError,
   MAX_SINGLE_PUT_SIZE,
-  newBatchId,
   openVerifiedStream,
   planParts,
   type ObjectStore,
@@ -160,21 +150,11 @@ export class PresignedUploads {
 
     if (single) {
       const metadata = request.sha256 ? { sha256: request.sha256 } : undefined;
-      const url = await getSignedUrl(
-        store.client,
-        new PutObjectCommand({
-          Bucket: store.bucket,
-          Key: key,
-          ContentLength: request.sizeBytes,
-          ...(metadata ? { Metadata: metadata } : {}),
-        }),
-        {
-          expiresIn: urlExpirySeconds,
-          // Signed as headers, not hoisted into the query: the client must send them as given.
-          unhoistableHeaders: new Set(['x-amz-meta-sha256']),
-          signableHeaders: new Set(['content-length']),
-        },
-      );
+      // Signed as headers: the client must send them as given.
+      const url = await store.presignPut(key, urlExpirySeconds, {
+        contentLength: request.sizeBytes,
+        ...(metadata ? { metadata } : {}),
+      });
       await this.options.pending.save(pending);
       return {
         ...base,
@@ -191,25 +171,13 @@ export class PresignedUploads {
     }
 
     const plan = planParts(request.sizeBytes, store.transfer.partSize, store.transfer.maxParts);
-    const created = await store.track('createMultipartUpload', () =>
-      store.client.send(
-        new CreateMultipartUploadCommand({
-          Bucket: store.bucket,
-          Key: key,
-          ContentType: 'application/x-tar',
-          Metadata: { sha256: request.sha256!, 'batch-id': batchId },
-        }),
-      ),
-    );
-    if (!created.UploadId) throw new Error(`the S3 server returned no upload id for ${key}`);
-    const uploadId = created.UploadId;
+    const uploadId = await store.createMultipartUpload(key, {
+      contentType: 'application/x-tar',
+      metadata: { sha256: request.sha256!, 'batch-id': batchId },
+    });
     const parts: PresignedPart[] = [];
     for (let partNumber = 1; partNumber <= plan.count; partNumber += 1) {
-      const url = await getSignedUrl(
-        store.client,
-        new UploadPartCommand({ Bucket: store.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber }),
-        { expiresIn: urlExpirySeconds },
-      );
+      const url = await store.presignUploadPart(key, uploadId, partNumber, urlExpirySeconds);
       const size = Math.min(plan.partSize, request.sizeBytes - (partNumber - 1) * plan.partSize);
       parts.push({ partNumber, url, size });
     }
@@ -340,7 +308,7 @@ export class PresignedUploads {
         'uploadId',
       );
     if (await store.exists(pending.archiveKey)) return; // completed by an earlier call whose answer was lost
-    const parts = request.parts ?? (await this.listParts(pending.archiveKey, plan.uploadId));
+    const parts = request.parts ?? (await store.listParts(pending.archiveKey, plan.uploadId));
     const numbers = parts.map((p) => p.partNumber).sort((a, b) => a - b);
     const complete = numbers.length === plan.partCount && numbers.every((n, i) => n === i + 1);
     if (!complete)
@@ -351,20 +319,7 @@ export class PresignedUploads {
         'parts',
       );
     try {
-      await store.track('completeMultipartUpload', () =>
-        store.client.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: store.bucket,
-            Key: pending.archiveKey,
-            UploadId: plan.uploadId,
-            MultipartUpload: {
-              Parts: [...parts]
-                .sort((a, b) => a.partNumber - b.partNumber)
-                .map((p) => ({ PartNumber: p.partNumber, ETag: quoteEtag(p.etag) })),
-            },
-          }),
-        ),
-      );
+      await store.completeMultipartUpload(pending.archiveKey, plan.uploadId, parts);
     } catch (error) {
       const name = (error as { name?: string }).name ?? '';
       if (['InvalidPart', 'InvalidPartOrder', 'EntityTooSmall'].includes(name))
@@ -382,26 +337,6 @@ export class PresignedUploads {
         );
       throw error;
     }
-  }
-
-  private async listParts(key: string, uploadId: string): Promise<{ partNumber: number; etag: string }[]> {
-    const { store } = this.options;
-    const parts: { partNumber: number; etag: string }[] = [];
-    let marker: string | undefined;
-    do {
-      const out = await store.client.send(
-        new ListPartsCommand({
-          Bucket: store.bucket,
-          Key: key,
-          UploadId: uploadId,
-          ...(marker ? { PartNumberMarker: marker } : {}),
-        }),
-      );
-      for (const part of out.Parts ?? [])
-        if (part.PartNumber && part.ETag) parts.push({ partNumber: part.PartNumber, etag: part.ETag });
-      marker = out.IsTruncated ? out.NextPartNumberMarker : undefined;
-    } while (marker);
-    return parts;
   }
 
   /** Reads the object once: its sha256 (checked against `expected` when given) and its first block. */
@@ -427,19 +362,9 @@ export class PresignedUploads {
 
   /** Objects from a single PUT without a declared sha256 get it afterwards: copied onto themselves. */
   private async setSha256Metadata(key: string, batchId: string, sha256: string): Promise<void> {
-    const { store } = this.options;
-    await store.track('copy', () =>
-      store.client.send(
-        new CopyObjectCommand({
-          Bucket: store.bucket,
-          Key: key,
-          CopySource: `${store.bucket}/${key}`,
-          MetadataDirective: 'REPLACE',
-          ContentType: 'application/x-tar',
-          Metadata: { sha256, 'batch-id': batchId },
-        }),
-      ),
-    );
+    await this.options.store.copy(key, key, {
+      replace: { metadata: { sha256, 'batch-id': batchId }, contentType: 'application/x-tar' },
+    });
   }
 
   private async alreadyCompleted(batchId: string): Promise<CompleteUploadResponse | undefined> {
@@ -462,8 +387,4 @@ function parseRequest<S extends z.ZodType>(schema: S, body: unknown): z.output<S
   const issue = result.error.issues[0]!;
   const field = issue.path.join('.') || '(body)';
   throw new UploadRequestError(400, 'invalid_request', `${field}: ${issue.message}`, field);
-}
-
-function quoteEtag(etag: string): string {
-  return etag.startsWith('"') ? etag : `"${etag}"`;
 }

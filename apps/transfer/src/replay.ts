@@ -1,8 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { BatchRepository } from '@audio/db';
 import type { Logger } from '@audio/logger';
-import { JOB_OPTIONS, unpackPayload, type UnpackPayload } from '@audio/queues';
-import { assertBatchId, type ObjectStore } from '@audio/storage';
+import { assertBatchId, stageJob, type UnpackPayload } from '@audio/queues';
+import { type ObjectStore } from '@audio/storage';
 
 /** A batch that cannot be replayed; the message says which and why. */
 export class ReplayError extends Error {
@@ -89,16 +89,21 @@ export async function replayBatch(
 
   const run = options.run ?? Math.floor(Date.now() / 1000);
   const jobId = `${batchId}-replay-${run}`;
-  const payload = unpackPayload.parse({
-    batchId,
-    s3Key: batch.archiveKey,
-    transferredAt: batch.transferredAt.toISOString(),
-    sha256: batch.sha256,
-    sizeBytes: Number(batch.sizeBytes),
-    source: batch.source,
-    run,
-  });
-  await deps.unpackQueue.add('unpack', payload, { ...JOB_OPTIONS.unpack, jobId });
+  const job = stageJob(
+    'unpack',
+    {
+      batchId,
+      s3Key: batch.archiveKey,
+      transferredAt: batch.transferredAt.toISOString(),
+      sha256: batch.sha256,
+      sizeBytes: Number(batch.sizeBytes),
+      source: batch.source,
+      run,
+    },
+    { jobId },
+  );
+  const payload = job.data;
+  await deps.unpackQueue.add(job.name, job.data, job.opts);
   deps.logger?.info(
     { batchId, run, jobId, previousStatus: batch.status, firstJobState },
     'batch replay queued',

@@ -5,7 +5,7 @@ import type { Logger } from '@audio/logger';
 import { InvalidArchiveError } from './archive-check.js';
 import { ArchiveConflictError, type ArchiveIngester, type IngestResult } from './archive-ingester.js';
 import type { SftpConfig } from './config.js';
-import { PollingLoop } from './polling-loop.js';
+import { PolledSource } from './polling-loop.js';
 import { batchIdForSourceFile } from './source-batch-id.js';
 import { SFTP_FAILURE, SftpSession } from './sftp-session.js';
 import { nameWithBatchId, StabilityTracker } from './stability-tracker.js';
@@ -51,12 +51,11 @@ export interface SftpSourceOptions {
  * the done directory; any failure before that leaves it in place, so it is tried again, and the derived
  * batch id makes a repeat land on the same S3 key, batch row and job (nothing lost, nothing twice).
  */
-export class SftpSource {
+export class SftpSource extends PolledSource<SftpPollResult> {
   private readonly logger: Logger | undefined;
   private readonly matches: (name: string) => boolean;
   private readonly stability: StabilityTracker;
   private readonly tempDir: string;
-  private readonly loop: PollingLoop<SftpPollResult>;
   private sweptTemp = false;
   private warnedUnpinned = false;
   /** Versions (name, size, mtime) of remote files found not to be archives, with the reason. */
@@ -66,11 +65,12 @@ export class SftpSource {
     readonly config: SftpConfig,
     private readonly options: SftpSourceOptions,
   ) {
-    this.logger = options.logger?.child({ source: 'sftp', host: config.host, remoteDir: config.remoteDir });
+    const logger = options.logger?.child({ source: 'sftp', host: config.host, remoteDir: config.remoteDir });
+    super(config.pollIntervalMs, logger);
+    this.logger = logger;
     this.matches = picomatch(config.pattern, { dot: false });
     this.stability = new StabilityTracker(config.minAgeMs, 'age-or-unchanged', options.now);
     this.tempDir = path.join(options.tempDir, 'sftp');
-    this.loop = new PollingLoop(config.pollIntervalMs, (signal) => this.poll(signal), this.logger);
   }
 
   /** The URL recorded as the batch's source. */
@@ -79,21 +79,7 @@ export class SftpSource {
   }
 
   /** One look at the remote directory; ingests every file that is complete, one after another. */
-  pollOnce(): Promise<SftpPollResult> {
-    return this.loop.runNow();
-  }
-
-  /** Polls every SFTP_POLL_INTERVAL until close(). */
-  start(): void {
-    this.loop.start();
-  }
-
-  /** Stops polling; waits for the file in progress unless `force`, which aborts it (its upload can resume). */
-  close(force = false): Promise<void> {
-    return this.loop.close(force);
-  }
-
-  private async poll(signal: AbortSignal): Promise<SftpPollResult> {
+  protected async poll(signal: AbortSignal): Promise<SftpPollResult> {
     const result: SftpPollResult = { ingested: [], waiting: [], failed: [], refused: [] };
     await this.sweepTemp();
     const session = await SftpSession.connect(this.config);

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { assertBatchId } from '@audio/storage';
+import { newBatchId } from '@audio/queues';
 
 /** What identifies one version of a source file: where it is, how big, last written when. */
 export interface SourceFileIdentity {
@@ -17,13 +17,10 @@ export interface SourceFileIdentity {
  */
 export function batchIdForSourceFile(file: SourceFileIdentity): string {
   const mtime = new Date(Math.floor(file.mtimeMs / 1000) * 1000);
-  const iso = Number.isNaN(mtime.getTime()) ? new Date(0).toISOString() : mtime.toISOString();
   const hex = crypto
     .createHash('sha256')
     .update(`${file.url}\n${file.size}\n${Math.floor(file.mtimeMs / 1000)}`)
     .digest('hex')
     .slice(0, 6);
-  return assertBatchId(
-    `${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}-${hex}`,
-  );
+  return newBatchId(Number.isNaN(mtime.getTime()) ? new Date(0) : mtime, hex);
 }

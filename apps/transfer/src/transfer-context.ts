@@ -1,10 +1,11 @@
 import { once } from 'node:events';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { BatchRepository, createDb, readDbConfig, type Db } from '@audio/db';
-import { createLogger, redactUrl, type Logger } from '@audio/logger';
-import { createRedisConnection, readRedisConfig, UNPACK_QUEUE } from '@audio/queues';
-import { ObjectStore, readStorageConfig } from '@audio/storage';
+import { BatchRepository, type Db } from '@audio/db';
+import { redactUrl, type Logger } from '@audio/logger';
+import { UNPACK_QUEUE } from '@audio/queues';
+import { openConnections } from '@audio/runtime';
+import type { ObjectStore } from '@audio/storage';
 import { ArchiveIngester } from './archive-ingester.js';
 import { BatchRegistrar } from './batch-registrar.js';
 import { readTransferConfig, type TransferConfig } from './config.js';
@@ -34,18 +35,18 @@ export interface TransferContextOptions {
 }
 
 export async function openTransferContext(options: TransferContextOptions = {}): Promise<TransferContext> {
-  const env = options.env ?? process.env;
-  const logger = options.logger ?? createLogger({ name: 'transfer' });
-  const config = readTransferConfig(env);
-  const redisConfig = readRedisConfig(env);
-  const storageConfig = readStorageConfig(env);
-  const dbConfig = readDbConfig(env);
-
-  const redis = createRedisConnection(redisConfig, 'producer', 'transfer');
+  const config = readTransferConfig(options.env);
+  const connections = openConnections({
+    name: 'transfer',
+    role: 'producer',
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  const { redis, logger, store, db, prefix } = connections;
   try {
-    await waitUntilReady(redis, options.redisTimeoutMs ?? 10_000, redactUrl(redisConfig.url));
+    await waitUntilReady(redis, options.redisTimeoutMs ?? 10_000, redactUrl(connections.redisConfig.url));
   } catch (error) {
-    redis.disconnect();
+    await connections.close();
     throw error;
   }
   // One line when the connection drops and one when it is back, not one per reconnect attempt.
@@ -63,10 +64,8 @@ export async function openTransferContext(options: TransferContextOptions = {}):
     redisDown = false;
     logger.info('Redis connection back');
   });
-  const store = ObjectStore.fromConfig(storageConfig, { logger });
-  const db = createDb(dbConfig);
   const batches = new BatchRepository(db);
-  const unpackQueue = new Queue(UNPACK_QUEUE, { connection: redis, prefix: redisConfig.prefix });
+  const unpackQueue = new Queue(UNPACK_QUEUE, { connection: redis, prefix });
   unpackQueue.on('error', (err) => logger.warn({ err }, 'unpack queue connection error'));
   const registrar = new BatchRegistrar(batches, unpackQueue);
   const ingester = new ArchiveIngester({ store, registrar, stateDir: config.stateDir, logger });
@@ -77,15 +76,13 @@ export async function openTransferContext(options: TransferContextOptions = {}):
     db,
     batches,
     redis,
-    redisPrefix: redisConfig.prefix,
+    redisPrefix: prefix,
     unpackQueue,
     registrar,
     ingester,
     async close() {
       await unpackQueue.close();
-      redis.disconnect();
-      store.destroy();
-      await db.close();
+      await connections.close();
     },
   };
 }

@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { unpackPayload } from '@audio/queues';
-import { archiveKey, newBatchId } from '@audio/storage';
+import { newBatchId, unpackPayload } from '@audio/queues';
+import { archiveKey } from '@audio/storage';
 import { ArchiveConflictError, InvalidArchiveError, type TransferContext } from '../src/index.js';
 import { openTestTransfer, sha256File, writeTestArchive, type TestTransfer } from './support/test-context.js';
 

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { unpackPayload } from '@audio/queues';
-import { newBatchId } from '@audio/storage';
+import { newBatchId, unpackPayload } from '@audio/queues';
 import { replayBatch, ReplayError, type IngestResult } from '../src/index.js';
 import { openTestTransfer, writeTestArchive, type TestTransfer } from './support/test-context.js';
 

@@ -9,4 +9,5 @@ export {
 export { judgeEntryHeader, type RefusalCode } from './entry-policy.js';
 export { looksLikeMp3 } from './mp3-sniffer.js';
 export { OpusConverter } from './opus-converter.js';
-export { unpackArchive } from './unpack-worker.js';
+export { unpackArchive, type UnpackDeps, type UnpackResult } from './unpack-handler.js';
+export { createConvertHandler, type ConvertDeps } from './convert-handler.js';

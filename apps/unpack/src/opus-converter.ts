@@ -60,20 +60,15 @@ export class OpusConverter {
     if (result.exitCode === 0) return;
     if (result.isCanceled) throw new Error('conversion cancelled');
     if (result.failed && result.exitCode === undefined) {
-      throw new PipelineError('ffmpeg_unavailable', `ffmpeg could not run: ${result.message}`, {
-        stage: 'convert',
-      });
+      throw new PipelineError('ffmpeg_unavailable', `ffmpeg could not run: ${result.message}`);
     }
     const detail =
       String(result.stderr).split('\n').filter(Boolean).slice(-2).join(' / ') || `exit ${result.exitCode}`;
     if (/no space left on device/i.test(detail)) {
-      throw new PipelineError('scratch_full', `ffmpeg ran out of scratch space: ${detail}`, {
-        stage: 'convert',
-      });
+      throw new PipelineError('scratch_full', `ffmpeg ran out of scratch space: ${detail}`);
     }
     throw new PipelineError('decode_error', `ffmpeg could not convert the file: ${detail}`, {
       retryable: false,
-      stage: 'convert',
     });
   }
 

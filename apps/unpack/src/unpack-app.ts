@@ -1,109 +1,56 @@
 import { Queue } from 'bullmq';
-import { BatchRepository, createDb, FailureRepository, readDbConfig } from '@audio/db';
-import { createLogger, type Logger } from '@audio/logger';
-import { startProcessMetrics } from '@audio/metrics';
+import { BatchRepository, FailureRepository } from '@audio/db';
+import { BatchFlowProducer, convertQueueName, transcribeQueueName } from '@audio/queues';
 import {
-  BatchFlowProducer,
-  convertQueueName,
-  createRedisConnection,
-  HeartbeatPublisher,
-  logWorkerEvents,
-  readRedisConfig,
-  readWorkerTuning,
-  resolveHostId,
-  transcribeQueueName,
-  UNPACK_QUEUE,
-} from '@audio/queues';
-import { ObjectStore, readStorageConfig, ScratchManager } from '@audio/storage';
+  startWorkerApp,
+  type WorkerAppOptions,
+  type WorkerAppParts,
+  type WorkerContext,
+} from '@audio/runtime';
 import { BacklogGate } from './backlog-gate.js';
-import { readUnpackConfig } from './config.js';
-import { createConvertWorker } from './convert-worker.js';
+import { readUnpackConfig, type UnpackConfig } from './config.js';
+import { createConvertHandler } from './convert-handler.js';
 import { OpusConverter } from './opus-converter.js';
-import { createUnpackWorker } from './unpack-worker.js';
+import { unpackArchive } from './unpack-handler.js';
 
 export const APP_VERSION = '0.1.0';
 
-export interface UnpackApp {
-  hostId: string;
-  /** Stops taking jobs, waits for running ones (bounded), closes connections. */
-  close(force?: boolean): Promise<void>;
-}
+export type { WorkerApp as UnpackApp } from '@audio/runtime';
 
 /**
- * The unpack app on one host: the shared-queue unpack worker behind a backlog gate, this host's convert
- * worker, a heartbeat and a periodic sweep of stale scratch directories.
+ * The unpack app on one host: the shared `unpack` stage behind a backlog gate, this host's `convert`
+ * stage, a heartbeat and a periodic sweep of stale scratch directories.
  */
-export async function startUnpackApp(
-  options: { env?: NodeJS.ProcessEnv; logger?: Logger } = {},
-): Promise<UnpackApp> {
-  const env = options.env ?? process.env;
-  const logger = options.logger ?? createLogger({ name: 'unpack' });
-  const config = readUnpackConfig(env);
-  const hostId = resolveHostId(env);
-  const redisConfig = readRedisConfig(env);
-  const storageConfig = readStorageConfig(env);
-  const db = createDb(readDbConfig(env));
-  const connection = createRedisConnection(redisConfig, 'worker', `unpack@${hostId}`);
-  const prefix = redisConfig.prefix;
-  const tuning = readWorkerTuning(env);
-
-  const processMetrics = await startProcessMetrics({ app: 'unpack', hostId, env });
-  const { metrics } = processMetrics;
-  const store = ObjectStore.fromConfig(storageConfig, { logger, metrics: metrics.storage });
-  const scratch = ScratchManager.fromEnv(env);
-  const batches = new BatchRepository(db);
-  const failures = new FailureRepository(db);
-  const flows = new BatchFlowProducer(connection, prefix);
-  const converter = new OpusConverter({ ffmpegPath: config.ffmpegPath, bitrate: config.opusBitrate });
-
-  const convertWorker = createConvertWorker({
-    hostId,
-    connection,
-    prefix,
-    tuning,
-    scratch,
-    converter,
-    concurrency: config.convertConcurrency,
-    batchSize: config.convertBatchSize,
-    logger,
+export function startUnpackApp(options: WorkerAppOptions = {}) {
+  const config = readUnpackConfig(options.env);
+  return startWorkerApp({
+    ...options,
+    app: 'unpack',
+    version: APP_VERSION,
+    serves: ['unpack', 'convert'],
+    setup: (context) => unpackParts(context, config),
   });
-  const unpackWorker = createUnpackWorker({
+}
+
+function unpackParts(context: WorkerContext, config: UnpackConfig): WorkerAppParts {
+  const { hostId, logger, scratch, metrics } = context;
+  const batches = new BatchRepository(context.db);
+  const flows = new BatchFlowProducer(context.redis, context.prefix);
+  const hostQueues = [convertQueueName(hostId), transcribeQueueName(hostId)].map(
+    (name) => new Queue(name, { connection: context.redis, prefix: context.prefix }),
+  );
+  const unpackDeps = {
     hostId,
-    connection,
-    prefix,
-    tuning,
     config,
-    store,
+    store: context.store,
     scratch,
     batches,
-    failures,
+    failures: new FailureRepository(context.db),
     flows,
     logger,
-    onRefused: (code) => metrics.countFailure('unpack', code),
-  });
-  for (const worker of [convertWorker, unpackWorker]) {
-    metrics.instrumentWorker(worker);
-    logWorkerEvents(worker, logger);
-  }
-
-  const hostQueues = [convertQueueName(hostId), transcribeQueueName(hostId)].map(
-    (name) => new Queue(name, { connection, prefix }),
-  );
-  const gate = new BacklogGate(unpackWorker, hostQueues, config.hostBacklogLimit, logger);
-  await gate.check();
-  gate.start();
-  void unpackWorker.run();
-
-  const heartbeat = new HeartbeatPublisher(
-    connection,
-    prefix,
-    { hostId, app: 'unpack', version: APP_VERSION, queues: [UNPACK_QUEUE, convertQueueName(hostId)] },
-    async () => ({
-      activeJobs: (await Promise.all(hostQueues.map((q) => q.getActiveCount()))).reduce((a, b) => a + b, 0),
-      freeScratchBytes: await scratch.freeBytes().catch(() => null),
-    }),
-  );
-  heartbeat.start();
+    onRefused: (code: string) => metrics.countFailure('unpack', code),
+  };
+  let gate: BacklogGate | undefined;
 
   const sweep = async () => {
     const active = [
@@ -116,29 +63,43 @@ export async function startUnpackApp(
     });
     if (removed.length > 0) logger.info({ removed }, 'removed stale scratch directories');
   };
-  const sweepTimer = setInterval(
-    () => void sweep().catch((err: unknown) => logger.warn({ err }, 'sweep failed')),
-    3_600_000,
-  );
+  const sweepSafely = () => void sweep().catch((err: unknown) => logger.warn({ err }, 'sweep failed'));
+  const sweepTimer = setInterval(sweepSafely, 3_600_000);
   sweepTimer.unref();
-  void sweep().catch((err: unknown) => logger.warn({ err }, 'sweep failed'));
 
-  logger.info(
-    { hostId, convertConcurrency: config.convertConcurrency, metrics: processMetrics.url },
-    'unpack app started',
-  );
   return {
-    hostId,
-    async close(force = false) {
+    handlers: {
+      // The backlog gate decides when this host starts taking archives.
+      unpack: {
+        handle: (payload) => unpackArchive(unpackDeps, payload),
+        concurrency: config.unpackConcurrency,
+        autorun: false,
+      },
+      convert: {
+        handle: createConvertHandler({
+          scratch,
+          converter: new OpusConverter({ ffmpegPath: config.ffmpegPath, bitrate: config.opusBitrate }),
+          batchSize: config.convertBatchSize,
+        }),
+        concurrency: config.convertConcurrency * config.convertBatchSize,
+      },
+    },
+    async started(workers) {
+      const unpackWorker = workers.get('unpack');
+      gate = new BacklogGate(unpackWorker, hostQueues, config.hostBacklogLimit, logger);
+      await gate.check();
+      gate.start();
+      void unpackWorker.run();
+      sweepSafely();
+    },
+    stop() {
       clearInterval(sweepTimer);
-      gate.stop();
-      await Promise.all([unpackWorker.close(force), convertWorker.close(force)]);
-      await heartbeat.stop();
+      gate?.stop();
+    },
+    async close() {
       await Promise.all(hostQueues.map((q) => q.close()));
       await flows.close();
-      await processMetrics.close();
-      connection.disconnect();
-      await db.close();
     },
+    describe: { convertConcurrency: config.convertConcurrency },
   };
 }

@@ -78,25 +78,31 @@ export async function ensureServices(options: EnsureOptions = {}): Promise<Servi
       s3 ? s3Answers(s3) : Promise.resolve(false),
     ]);
 
-    if (redisOk) {
-      reports.push({ name: 'redis', url: redisUrl, origin: 'configured', detail: 'answered PING' });
-      out.REDIS_URL = redisUrl;
-    } else {
-      const service = await startRedis(dataDir, log);
+    // The configured server when it answered, otherwise one started here: its URL.
+    const useOrStart = async (
+      name: 'redis' | 'postgres',
+      configured: { url: string; answered: boolean; detail: string },
+      start: () => Promise<StartedService>,
+    ): Promise<string> => {
+      if (configured.answered) {
+        reports.push({ name, url: configured.url, origin: 'configured', detail: configured.detail });
+        return configured.url;
+      }
+      const service = await start();
       started.push(service);
-      reports.push({ name: 'redis', url: service.url, origin: 'started', detail: service.detail });
-      out.REDIS_URL = service.url;
-    }
-
-    if (postgresOk) {
-      reports.push({ name: 'postgres', url: databaseUrl, origin: 'configured', detail: 'answered SELECT 1' });
-      out.DATABASE_URL = databaseUrl;
-    } else {
-      const service = await startEmbeddedPostgres(dataDir, log);
-      started.push(service);
-      reports.push({ name: 'postgres', url: service.url, origin: 'started', detail: service.detail });
-      out.DATABASE_URL = service.url;
-    }
+      reports.push({ name, url: service.url, origin: 'started', detail: service.detail });
+      return service.url;
+    };
+    out.REDIS_URL = await useOrStart(
+      'redis',
+      { url: redisUrl, answered: redisOk, detail: 'answered PING' },
+      () => startRedis(dataDir, log),
+    );
+    out.DATABASE_URL = await useOrStart(
+      'postgres',
+      { url: databaseUrl, answered: postgresOk, detail: 'answered SELECT 1' },
+      () => startEmbeddedPostgres(dataDir, log),
+    );
 
     const bucket = env.S3_BUCKET ?? 'audio-pipeline';
     if (s3 && s3Ok) {

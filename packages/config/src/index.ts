@@ -1,2 +1,3 @@
-export { ConfigError, describeListenError, readEnv, runMain } from './read-env.js';
+export { ConfigError, describeListenError, readEnv, runMain, type EnvSchema } from './read-env.js';
 export { envVar, booleanFromEnv, integerFromEnv, bytesFromEnv, durationFromEnv } from './env-var.js';
+export { envConfig, fromEnv, type EnvField } from './env-config.js';

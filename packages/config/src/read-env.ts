@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** A configuration problem, with a message that names the variable and shows an example. */
 export class ConfigError extends Error {
@@ -14,20 +14,30 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 /**
+ * A package's variables: an object of them, or that object piped into the package's config (`envConfig`,
+ * or `z.object({ FOO_PORT: … }).transform((e) => ({ port: e.FOO_PORT }))`), whose type is then
+ * `z.output<typeof schema>`: each variable is declared once.
+ */
+export type EnvSchema = z.ZodObject | z.ZodPipe<z.ZodObject | z.ZodPipe<z.ZodObject, z.ZodType>, z.ZodType>;
+
+/**
  * Validates one package's slice of the environment. Empty strings count as unset so that
  * `FOO=` in a compose file falls back to the default instead of failing validation.
  */
-export function readEnv<S extends z.ZodObject>(schema: S, env: Env = process.env): z.output<S> {
+export function readEnv<S extends EnvSchema>(schema: S, env: Env = process.env): z.output<S> {
+  let variables: z.ZodType = schema;
+  while (variables instanceof z.ZodPipe) variables = variables.in as z.ZodType;
+  if (!(variables instanceof z.ZodObject)) throw new TypeError('readEnv needs an object of variables');
   const input: Record<string, string> = {};
-  for (const key of Object.keys(schema.shape)) {
+  for (const key of Object.keys(variables.shape)) {
     const value = env[key];
     if (value !== undefined && value !== '') input[key] = value;
   }
   const result = schema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) return result.data as z.output<S>;
   const issue = result.error.issues[0]!;
   const variable = String(issue.path[0] ?? '?');
-  const field = schema.shape[variable] as z.ZodType | undefined;
+  const field = variables.shape[variable] as z.ZodType | undefined;
   const example = (field?.meta() as { example?: string } | undefined)?.example;
   const given = input[variable];
   const what =

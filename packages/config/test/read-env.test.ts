@@ -1,6 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
-import { ConfigError, bytesFromEnv, durationFromEnv, envVar, integerFromEnv, readEnv } from '../src/index.js';
+import {
+  ConfigError,
+  bytesFromEnv,
+  durationFromEnv,
+  envConfig,
+  envVar,
+  fromEnv,
+  integerFromEnv,
+  readEnv,
+} from '../src/index.js';
 
 const schema = z.object({
   REDIS_URL: envVar(z.url(), 'redis://127.0.0.1:6379'),
@@ -40,5 +49,27 @@ describe('readEnv', () => {
 
   it('reads durations in several units', () => {
     expect(readEnv(schema, { REDIS_URL: 'redis://h', STUCK_AFTER: '1.5s' }).STUCK_AFTER).toBe(1500);
+  });
+
+  it('reads a schema piped into a config object, naming the variable on a bad value', () => {
+    const config = schema.transform((e) => ({ url: e.REDIS_URL, concurrency: e.CONCURRENCY }));
+    expect(readEnv(config, { REDIS_URL: 'redis://h:1', CONCURRENCY: '2', UNRELATED: 'x' })).toEqual({
+      url: 'redis://h:1',
+      concurrency: 2,
+    });
+    expect(() => readEnv(config, { REDIS_URL: 'redis://h:1', CONCURRENCY: '0' })).toThrow(
+      'CONCURRENCY is invalid ("0")',
+    );
+  });
+
+  it('reads an envConfig: each field names its variable once', () => {
+    const config = envConfig({
+      url: fromEnv('REDIS_URL', z.url(), 'redis://127.0.0.1:6379'),
+      concurrency: fromEnv('CONCURRENCY', integerFromEnv(1, 64).default(4), '8'),
+    });
+    expect(readEnv(config, { REDIS_URL: 'redis://h:1' })).toEqual({ url: 'redis://h:1', concurrency: 4 });
+    expect(() => readEnv(config, { REDIS_URL: 'redis://h:1', CONCURRENCY: '0' })).toThrow(
+      /^CONCURRENCY is invalid \("0"\): .*; example: CONCURRENCY=8$/,
+    );
   });
 });

@@ -43,6 +43,13 @@ export interface FileResult {
 const uuid = z.uuid('must be a UUID');
 
 /** Audio files with their transcript and classification: what the GPU workers write. */
+const WITH_RESULTS = {
+  classifications: true,
+  transcript: { select: { text: true, language: true } },
+} as const satisfies Prisma.AudioFileInclude;
+
+export type AudioFileWithResults = Prisma.AudioFileGetPayload<{ include: typeof WITH_RESULTS }>;
+
 export class AudioFileRepository {
   constructor(private readonly db: Db) {}
 
@@ -127,6 +134,15 @@ export class AudioFileRepository {
   /** In filename order. */
   listByBatch(batchId: string): Promise<AudioFile[]> {
     return this.db.prisma.audioFile.findMany({ where: { batchId }, orderBy: { originalFilename: 'asc' } });
+  }
+
+  /** In filename order, each with its classifications and its transcript's text and language: the batch page. */
+  listByBatchWithResults(batchId: string): Promise<AudioFileWithResults[]> {
+    return this.db.prisma.audioFile.findMany({
+      where: { batchId },
+      orderBy: { originalFilename: 'asc' },
+      include: WITH_RESULTS,
+    });
   }
 
   countByBatch(batchId: string): Promise<number> {

@@ -1,14 +1,10 @@
 import { z } from 'zod';
+import { batchIdSchema } from '@audio/queues';
 import type { Db } from './db.js';
-import type { Batch, BatchStatus, Prisma } from './generated/prisma/client.js';
+import { Prisma, type Batch, type BatchStatus } from './generated/prisma/client.js';
 import { BatchNotFoundError, BatchStateError, ConflictingRecordError } from './errors.js';
 import { parseInput } from './parse-input.js';
 
-const batchIdSchema = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .max(128, 'must be at most 128 characters');
 const count = z.number().int('must be a whole number').nonnegative('must not be negative');
 const text = z.string().trim().min(1, 'must not be empty');
 
@@ -42,6 +38,16 @@ export interface BatchProgress {
   filesFailed: number;
   /** fileCount - filesDone - filesFailed (never below 0), or null while fileCount is unknown. */
   filesRemaining: number | null;
+}
+
+/** What Postgres knows of a batch's files: results recorded, entries that failed, a whole-batch failure. */
+export interface BatchFileCounts {
+  /** Files with their results recorded. */
+  filesDone: number;
+  /** Archive entries with at least one recorded failure. */
+  filesFailed: number;
+  /** The first recorded failure of the batch as a whole (entry ''), if any. */
+  batchFailure: { code: string; message: string } | null;
 }
 
 /**
@@ -131,15 +137,7 @@ export class BatchRepository {
 
   async progress(batchId: string): Promise<BatchProgress> {
     const batch = await this.getOrThrow(batchId);
-    const [filesDone, failedEntries] = await Promise.all([
-      this.db.prisma.audioFile.count({ where: { batchId } }),
-      this.db.prisma.processingFailure.findMany({
-        where: { batchId, entry: { not: '' } },
-        distinct: ['entry'],
-        select: { entry: true },
-      }),
-    ]);
-    const filesFailed = failedEntries.length;
+    const { filesDone, filesFailed } = (await this.fileCounts([batchId])).get(batchId)!;
     return {
       batchId,
       status: batch.status,
@@ -149,6 +147,37 @@ export class BatchRepository {
       filesRemaining:
         batch.fileCount === null ? null : Math.max(0, batch.fileCount - filesDone - filesFailed),
     };
+  }
+
+  /** File counts of many batches in two queries (the batch list); batches without rows count zero. */
+  async fileCounts(batchIds: string[]): Promise<Map<string, BatchFileCounts>> {
+    const counts = new Map<string, BatchFileCounts>(
+      batchIds.map((id) => [id, { filesDone: 0, filesFailed: 0, batchFailure: null }]),
+    );
+    if (batchIds.length === 0) return counts;
+    const [done, failed] = await Promise.all([
+      this.db.prisma.audioFile.groupBy({
+        by: ['batchId'],
+        where: { batchId: { in: batchIds } },
+        _count: { _all: true },
+      }),
+      this.db.prisma.$queryRaw<
+        { batchId: string; files: number; code: string | null; message: string | null }[]
+      >`
+        SELECT batch_id AS "batchId",
+               count(DISTINCT entry) FILTER (WHERE entry <> '')::int AS files,
+               min(reason_code) FILTER (WHERE entry = '') AS code,
+               min(message) FILTER (WHERE entry = '') AS message
+        FROM processing_failures WHERE batch_id IN (${Prisma.join(batchIds)})
+        GROUP BY batch_id`,
+    ]);
+    for (const d of done) counts.get(d.batchId)!.filesDone = d._count._all;
+    for (const f of failed) {
+      const c = counts.get(f.batchId)!;
+      c.filesFailed = f.files;
+      c.batchFailure = f.code ? { code: f.code, message: f.message ?? '' } : null;
+    }
+    return counts;
   }
 
   private async getOrThrow(batchId: string): Promise<Batch> {

@@ -5,6 +5,8 @@ import { readDbConfig, type DbConfig } from './db-config.js';
 /** One process's database handle: the Prisma client on a pg pool of `poolSize` connections. */
 export interface Db {
   prisma: PrismaClient;
+  /** One round trip (`SELECT 1`): for health checks. */
+  ping(): Promise<void>;
   /** Closes the pool; the handle is unusable afterwards. */
   close(): Promise<void>;
 }
@@ -20,5 +22,9 @@ export function createDb(config: DbConfig = readDbConfig()): Db {
     // A burst of workers can wait for a pooled connection longer than Prisma's 2 s default.
     transactionOptions: { maxWait: config.connectionTimeoutMs, timeout: 30_000 },
   });
-  return { prisma, close: () => prisma.$disconnect() };
+  return {
+    prisma,
+    ping: async () => void (await prisma.$queryRaw`SELECT 1`),
+    close: () => prisma.$disconnect(),
+  };
 }

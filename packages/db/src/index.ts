@@ -1,7 +1,17 @@
 export { readDbConfig, type DbConfig } from './db-config.js';
 export { createDb, type Db } from './db.js';
-export { BatchRepository, type CreateBatchInput, type BatchProgress } from './batch-repository.js';
-export { AudioFileRepository, type FileResultInput, type FileResult } from './audio-file-repository.js';
+export {
+  BatchRepository,
+  type CreateBatchInput,
+  type BatchProgress,
+  type BatchFileCounts,
+} from './batch-repository.js';
+export {
+  AudioFileRepository,
+  type FileResultInput,
+  type FileResult,
+  type AudioFileWithResults,
+} from './audio-file-repository.js';
 export { FailureRepository, FAILURE_STAGES, type FailureInput } from './failure-repository.js';
 export {
   ReviewerRepository,

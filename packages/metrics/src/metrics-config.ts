@@ -1,20 +1,16 @@
 import { z } from 'zod';
-import { envVar, integerFromEnv, readEnv } from '@audio/config';
+import { envConfig, fromEnv, integerFromEnv, readEnv } from '@audio/config';
 
-export interface MetricsConfig {
-  /** Port of the worker's /metrics endpoint; null when METRICS_PORT is unset (no endpoint). */
-  port: number | null;
+const metricsEnv = envConfig({
+  /** Port of the worker's /metrics endpoint; unset: no endpoint. */
+  port: fromEnv('METRICS_PORT', integerFromEnv(1, 65535).optional(), '9464'),
   /** Interface it listens on: all of them by default, since Prometheus scrapes from another host. */
-  host: string;
-}
+  host: fromEnv('METRICS_HOST', z.string().min(1).default('0.0.0.0'), '0.0.0.0'),
+}).transform((config) => ({ ...config, port: config.port ?? null }));
 
-const metricsEnv = z.object({
-  METRICS_PORT: envVar(integerFromEnv(1, 65535).optional(), '9464'),
-  METRICS_HOST: envVar(z.string().min(1).default('0.0.0.0'), '0.0.0.0'),
-});
+export type MetricsConfig = z.output<typeof metricsEnv>;
 
 /** METRICS_PORT (unset: no metrics endpoint) and METRICS_HOST (default 0.0.0.0). */
 export function readMetricsConfig(env: NodeJS.ProcessEnv = process.env): MetricsConfig {
-  const e = readEnv(metricsEnv, env);
-  return { port: e.METRICS_PORT ?? null, host: e.METRICS_HOST };
+  return readEnv(metricsEnv, env);
 }

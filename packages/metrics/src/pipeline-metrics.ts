@@ -1,6 +1,6 @@
 import type { Job, Worker } from 'bullmq';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
-import { parseReason } from '@audio/queues';
+import { decodeFailure } from '@audio/queues';
 import type { StorageMetrics } from '@audio/storage';
 import { METRIC_NAMES } from './metric-names.js';
 import { queueKind } from './queue-kind.js';
@@ -102,7 +102,7 @@ export class PipelineMetrics {
       // BullMQ sets finishedOn only when the job fails for good; a retried attempt has none.
       const final = job.finishedOn !== undefined;
       this.observeJob(kind, final ? 'failed' : 'retrying', job);
-      if (final) this.jobFailures.inc({ queue_kind: kind, reason: parseReason(error.message).code });
+      if (final) this.jobFailures.inc({ queue_kind: kind, reason: decodeFailure(error.message).code });
     };
     worker.on('completed', onCompleted);
     worker.on('failed', onFailed);

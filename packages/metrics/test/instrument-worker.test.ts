@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Queue, UnrecoverableError, Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { formatReason } from '@audio/queues';
+import { toJobError } from '@audio/queues';
 import { PipelineMetrics } from '../src/index.js';
 
 // A real worker on the test Redis: the histogram must see BullMQ's own timestamps and outcomes.
@@ -31,9 +31,14 @@ describe('PipelineMetrics.instrumentWorker', () => {
         if (job.name === 'ok') return 'done';
         if (job.name === 'flaky' && job.attemptsMade === 0) throw new Error('first attempt fails');
         if (job.name === 'flaky') return 'done';
-        throw new UnrecoverableError(
-          formatReason({ code: 'decode_error', stage: 'convert', message: 'bad mp3' }),
-        );
+        throw toJobError({
+          code: 'decode_error',
+          stage: 'convert',
+          entry: 'a.mp3',
+          message: 'bad mp3',
+          retryable: false,
+          attempts: 1,
+        });
       },
       { connection, prefix, autorun: false },
     );

@@ -1,7 +1,6 @@
 import { FlowProducer, Queue, type ConnectionOptions, type FlowJob } from 'bullmq';
-import { JOB_OPTIONS } from './job-options.js';
-import type { ConvertPayload, FinalizePayload, TranscribePayload } from './payloads.js';
-import { convertQueueName, finalizeQueueName, transcribeQueueName } from './queue-names.js';
+import { finalizeQueueName } from './queue-names.js';
+import { stageJob } from './stages.js';
 
 export interface BatchFlowFile {
   index: number;
@@ -45,19 +44,21 @@ export function batchJobIds(batchId: string, run: number) {
  */
 export function buildBatchFlow(spec: BatchFlowSpec): FlowJob {
   const ids = batchJobIds(spec.batchId, spec.run);
-  const finalizeData: FinalizePayload = {
-    batchId: spec.batchId,
-    hostId: spec.hostId,
-    run: spec.run,
-    files: spec.files.length,
-    refused: spec.refused,
-    archiveKey: spec.archiveKey,
-  };
+  const { hostId } = spec;
+  const finalize = stageJob(
+    'finalize',
+    {
+      batchId: spec.batchId,
+      hostId,
+      run: spec.run,
+      files: spec.files.length,
+      refused: spec.refused,
+      archiveKey: spec.archiveKey,
+    },
+    { hostId, jobId: ids.finalize },
+  );
   return {
-    name: 'finalize',
-    queueName: finalizeQueueName(spec.hostId),
-    data: finalizeData,
-    opts: { ...JOB_OPTIONS.finalize, jobId: ids.finalize },
+    ...finalize,
     children: spec.files.map((file) => {
       const common = {
         batchId: spec.batchId,
@@ -65,31 +66,17 @@ export function buildBatchFlow(spec: BatchFlowSpec): FlowJob {
         entry: file.entry,
         transferredAt: spec.transferredAt,
       };
-      const transcribe: TranscribePayload = {
-        ...common,
-        opusPath: file.opusPath,
-        sha256: file.sha256,
-        sizeBytes: file.sizeBytes,
-      };
-      const convert: ConvertPayload = { ...common, sourcePath: file.sourcePath, opusPath: file.opusPath };
-      return {
-        name: 'transcribe',
-        queueName: transcribeQueueName(spec.hostId),
-        data: transcribe,
-        opts: {
-          ...JOB_OPTIONS.transcribe,
-          jobId: ids.transcribe(file.index),
-          ignoreDependencyOnFailure: true,
-        },
-        children: [
-          {
-            name: 'convert',
-            queueName: convertQueueName(spec.hostId),
-            data: convert,
-            opts: { ...JOB_OPTIONS.convert, jobId: ids.convert(file.index), ignoreDependencyOnFailure: true },
-          },
-        ],
-      };
+      const transcribe = stageJob(
+        'transcribe',
+        { ...common, opusPath: file.opusPath, sha256: file.sha256, sizeBytes: file.sizeBytes },
+        { hostId, jobId: ids.transcribe(file.index), ignoreDependencyOnFailure: true },
+      );
+      const convert = stageJob(
+        'convert',
+        { ...common, sourcePath: file.sourcePath, opusPath: file.opusPath },
+        { hostId, jobId: ids.convert(file.index), ignoreDependencyOnFailure: true },
+      );
+      return { ...transcribe, children: [convert] };
     }),
   };
 }

@@ -1,5 +1,41 @@
 export { resolveHostId, sanitizeHostId, isHostId } from './host-id.js';
 export {
+  BATCH_ID_PATTERN,
+  InvalidBatchIdError,
+  assertBatchId,
+  batchIdProblem,
+  batchIdSchema,
+  isBatchId,
+  newBatchId,
+} from './batch-id.js';
+export {
+  unpackPayload,
+  convertPayload,
+  transcribePayload,
+  finalizePayload,
+  type UnpackPayload,
+  type UnpackPayloadInput,
+  type ConvertPayload,
+  type TranscribePayload,
+  type FinalizePayload,
+} from './payloads.js';
+export {
+  STAGES,
+  STAGE_NAMES,
+  isStageName,
+  stageQueueName,
+  parseStageQueueName,
+  parseStagePayload,
+  stageJob,
+  type StageAffinity,
+  type StageDefinition,
+  type StageName,
+  type HostStageName,
+  type StagePayload,
+  type StagePayloadInput,
+  type StageJob,
+} from './stages.js';
+export {
   UNPACK_QUEUE,
   HOST_QUEUE_KINDS,
   hostQueueName,
@@ -10,28 +46,27 @@ export {
   type HostQueueKind,
 } from './queue-names.js';
 export {
-  batchIdSchema,
-  unpackPayload,
-  convertPayload,
-  transcribePayload,
-  finalizePayload,
-  parsePayload,
-  type UnpackPayload,
-  type UnpackPayloadInput,
-  type ConvertPayload,
-  type TranscribePayload,
-  type FinalizePayload,
-} from './payloads.js';
-export {
+  PIPELINE_STAGES,
   PipelineError,
-  formatReason,
-  parseReason,
-  type FailureReason,
+  pipelineFailureSchema,
+  failureOf,
+  toJobError,
+  decodeFailure,
   type PipelineStage,
-} from './pipeline-error.js';
+  type PipelineFailure,
+  type StoredFailure,
+  type FailureContext,
+} from './pipeline-failure.js';
+export { createStageWorker, type StageHandler, type StageWorkerOptions } from './stage-worker.js';
+export {
+  StageWorkers,
+  MissingHandlerError,
+  type StageHandlers,
+  type StageRegistration,
+  type StageWorkersOptions,
+} from './stage-workers.js';
 export { readRedisConfig, type RedisConfig } from './redis-config.js';
 export { createRedisConnection, type ConnectionRole } from './connections.js';
-export { JOB_OPTIONS } from './job-options.js';
 export {
   buildBatchFlow,
   batchJobIds,

@@ -1,11 +1,8 @@
 import { z } from 'zod';
-import { BATCH_ID_PATTERN } from '@audio/storage';
+import { batchIdSchema } from './batch-id.js';
 
-/**
- * Job payloads: the contract between the apps. Every worker parses its job's data with these
- * schemas, so a producer on another version fails loudly instead of half-processing.
- */
-export const batchIdSchema = z.string().regex(BATCH_ID_PATTERN, 'must look like 20250622-143052-a1b2c3');
+// Job payloads: the contract between the apps. Every worker parses its job's data with these schemas
+// (through the stage table), so a producer on another version fails loudly instead of half-processing.
 
 const isoDate = z.iso.datetime({ offset: true });
 
@@ -67,11 +64,3 @@ export const finalizePayload = z.object({
   archiveKey: z.string().min(1),
 });
 export type FinalizePayload = z.output<typeof finalizePayload>;
-
-/** Parses a job's data, naming the queue and job id when it does not match the contract. */
-export function parsePayload<S extends z.ZodType>(schema: S, data: unknown, where: string): z.output<S> {
-  const result = schema.safeParse(data);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  throw new Error(`job ${where} has invalid data: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-}

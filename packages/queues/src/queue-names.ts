@@ -1,27 +1,24 @@
-import { isHostId } from './host-id.js';
+import { stageQueueName, type HostStageName, parseStageQueueName, STAGE_NAMES, STAGES } from './stages.js';
 
-/**
- * Queue names. `unpack` is shared by every host; the others are host-affine because the files they
- * work on live on that host's scratch disk: the name carries the host id.
- */
-export const UNPACK_QUEUE = 'unpack';
+// Shorthands over the stage table for the queue names the rest of the code names most.
 
-export type HostQueueKind = 'convert' | 'transcribe' | 'finalize';
+export const UNPACK_QUEUE = stageQueueName('unpack');
 
-export const HOST_QUEUE_KINDS: readonly HostQueueKind[] = ['convert', 'transcribe', 'finalize'];
+/** The stages with a queue per host (the name carries the host id). */
+export type HostQueueKind = HostStageName;
 
-export function hostQueueName(kind: HostQueueKind, hostId: string): string {
-  if (!isHostId(hostId)) throw new Error(`invalid host id ${JSON.stringify(hostId)} in a queue name`);
-  return `${kind}-${hostId}`;
-}
+export const HOST_QUEUE_KINDS = STAGE_NAMES.filter(
+  (name) => STAGES[name].affinity === 'host',
+) as HostQueueKind[];
 
-export const convertQueueName = (hostId: string) => hostQueueName('convert', hostId);
-export const transcribeQueueName = (hostId: string) => hostQueueName('transcribe', hostId);
-export const finalizeQueueName = (hostId: string) => hostQueueName('finalize', hostId);
+export const hostQueueName = (kind: HostQueueKind, hostId: string) => stageQueueName(kind, hostId);
+export const convertQueueName = (hostId: string) => stageQueueName('convert', hostId);
+export const transcribeQueueName = (hostId: string) => stageQueueName('transcribe', hostId);
+export const finalizeQueueName = (hostId: string) => stageQueueName('finalize', hostId);
 
 /** The host id and kind of a host-affine queue name, or undefined for other names. */
 export function parseHostQueueName(name: string): { kind: HostQueueKind; hostId: string } | undefined {
-  const match = /^(convert|transcribe|finalize)-(.+)$/.exec(name);
-  if (!match || !isHostId(match[2]!)) return undefined;
-  return { kind: match[1] as HostQueueKind, hostId: match[2]! };
+  const parsed = parseStageQueueName(name);
+  if (!parsed?.hostId) return undefined;
+  return { kind: parsed.stage as HostQueueKind, hostId: parsed.hostId };
 }

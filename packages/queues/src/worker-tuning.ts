@@ -1,14 +1,16 @@
 import type { WorkerOptions } from 'bullmq';
-import { z } from 'zod';
-import { durationFromEnv, envVar, integerFromEnv, readEnv } from '@audio/config';
+import type { z } from 'zod';
+import { durationFromEnv, envConfig, fromEnv, integerFromEnv, readEnv } from '@audio/config';
 
-const tuningEnv = z.object({
-  JOB_LOCK_DURATION: envVar(durationFromEnv.default(30_000), '30s'),
-  STALLED_INTERVAL: envVar(durationFromEnv.default(30_000), '30s'),
-  MAX_STALLED_COUNT: envVar(integerFromEnv(0, 100).default(2), '2'),
+const tuningEnv = envConfig({
+  lockDuration: fromEnv('JOB_LOCK_DURATION', durationFromEnv.default(30_000), '30s'),
+  stalledInterval: fromEnv('STALLED_INTERVAL', durationFromEnv.default(30_000), '30s'),
+  maxStalledCount: fromEnv('MAX_STALLED_COUNT', integerFromEnv(0, 100).default(2), '2'),
 });
 
-export type WorkerTuning = Pick<WorkerOptions, 'lockDuration' | 'stalledInterval' | 'maxStalledCount'>;
+/** The worker options of every stage worker that say how soon a dead worker's jobs come back. */
+export type WorkerTuning = z.output<typeof tuningEnv> &
+  Pick<WorkerOptions, 'lockDuration' | 'stalledInterval' | 'maxStalledCount'>;
 
 /**
  * How soon the jobs of a dead worker come back: a job whose lock is not renewed within
@@ -16,12 +18,7 @@ export type WorkerTuning = Pick<WorkerOptions, 'lockDuration' | 'stalledInterval
  * `maxStalledCount` times, then it fails).
  */
 export function readWorkerTuning(env: NodeJS.ProcessEnv = process.env): WorkerTuning {
-  const e = readEnv(tuningEnv, env);
-  return {
-    lockDuration: e.JOB_LOCK_DURATION,
-    stalledInterval: e.STALLED_INTERVAL,
-    maxStalledCount: e.MAX_STALLED_COUNT,
-  };
+  return readEnv(tuningEnv, env);
 }
 
 /** Shown as `processedBy` on every job a worker takes: which process on which host did the work. */

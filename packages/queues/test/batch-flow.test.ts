@@ -4,14 +4,14 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   BatchFlowProducer,
-  PipelineError,
   batchJobIds,
   buildBatchFlow,
   convertQueueName,
   createRedisConnection,
   finalizeQueueName,
-  parseReason,
+  decodeFailure,
   readRedisConfig,
+  toJobError,
   transcribeQueueName,
   type BatchFlowSpec,
 } from '../src/index.js';
@@ -95,10 +95,14 @@ describe('batch flow on real Redis', () => {
         async (job: Job) => {
           order.push(`convert-${job.data.index}`);
           if (job.data.index === 1)
-            throw new PipelineError('decode_error', 'ffmpeg could not decode', {
-              retryable: false,
+            throw toJobError({
+              code: 'decode_error',
               stage: 'convert',
-            }).toJobError();
+              entry: job.data.entry,
+              message: 'ffmpeg could not decode',
+              retryable: false,
+              attempts: 1,
+            });
           return { opus: job.data.opusPath };
         },
         { connection, prefix },
@@ -122,8 +126,17 @@ describe('batch flow on real Redis', () => {
     await producer.close();
 
     expect(result.processed).toBe(2);
-    const reasons = Object.values(result.failures).map(parseReason);
-    expect(reasons).toEqual([{ code: 'decode_error', stage: 'convert', message: 'ffmpeg could not decode' }]);
+    const reasons = Object.values(result.failures).map(decodeFailure);
+    expect(reasons).toEqual([
+      {
+        code: 'decode_error',
+        stage: 'convert',
+        entry: 'calls/1.mp3',
+        message: 'ffmpeg could not decode',
+        retryable: false,
+        attempts: 1,
+      },
+    ]);
     for (const i of [0, 2])
       expect(order.indexOf(`convert-${i}`)).toBeLessThan(order.indexOf(`transcribe-${i}`));
     expect(order).not.toContain('transcribe-1');

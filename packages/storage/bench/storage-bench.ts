@@ -17,6 +17,7 @@ import { ensureServices, type Services } from '@audio/local-services';
 import {
   ArchiveUploader,
   downloadVerified,
+  createS3Client,
   ObjectStore,
   readStorageConfig,
   type StorageConfig,
@@ -53,6 +54,8 @@ runMain(async () => {
   }
   const config = readStorageConfig();
   const store = ObjectStore.fromConfig(config);
+  // The plain SDK baseline gets a client of its own (the store's is private).
+  const client = createS3Client(config);
   const work = await fsp.mkdtemp(path.join(os.tmpdir(), 'storage-bench-'));
   const prefix = `bench/${crypto.randomBytes(4).toString('hex')}`;
   const timings: Record<Tool, Timing> = {
@@ -83,11 +86,11 @@ runMain(async () => {
       sdk: {
         up: async (key) =>
           void (await new Upload({
-            client: store.client,
+            client,
             params: { Bucket: config.bucket, Key: key, Body: fs.createReadStream(source) },
           }).done()),
         down: async (key, dest) => {
-          const out = await store.client.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));
+          const out = await client.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));
           await pipeline(out.Body as NodeJS.ReadableStream, fs.createWriteStream(dest));
         },
       },
@@ -166,6 +169,7 @@ runMain(async () => {
     for await (const item of store.listAll(`${prefix}/`)) left.push(item.key);
     await store.deleteMany(left).catch(() => undefined);
     store.destroy();
+    client.destroy();
     await fsp.rm(work, { recursive: true, force: true });
     await services?.stop();
   }

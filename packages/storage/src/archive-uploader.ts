@@ -1,15 +1,8 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs/promises';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  ListPartsCommand,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
 import type { Logger } from '@audio/logger';
 import { SourceChangedError } from './errors.js';
-import { digestFile, md5Base64, md5Base64ToHex, readExactly, unquoteEtag } from './file-digest.js';
+import { digestFile, md5Base64, md5Base64ToHex, readExactly } from './file-digest.js';
 import { assertSafeKey } from './keys.js';
 import { checkMetadata, isNoSuchUpload, isNotImplemented, type ObjectStore } from './object-store.js';
 import { MAX_SINGLE_PUT_SIZE, MIN_PART_SIZE } from './storage-config.js';
@@ -150,7 +143,7 @@ export class ArchiveUploader extends EventEmitter<{ progress: [TransferProgress]
     options: ArchiveUploadOptions,
     mayRestart: boolean,
   ): Promise<ArchiveUploadResult> {
-    const { client, bucket } = this.store;
+    const { bucket } = this.store;
     const identity: UploadIdentity = { bucket, key, ...file };
     const plan = planParts(file.size, this.partSize, this.maxParts);
     if (plan.count > S3_MAX_PARTS) throw new RangeError(`${localPath} would need ${plan.count} parts`);
@@ -198,23 +191,16 @@ export class ArchiveUploader extends EventEmitter<{ progress: [TransferProgress]
       this.logger?.info({ key, size: file.size }, 'hashing the file before the multipart upload');
       const { sha256, size } = await digestFile(localPath, signal ? { signal } : {});
       await this.assertUnchanged(localPath, file, size);
-      const created = await this.store.track('createMultipartUpload', () =>
-        client.send(
-          new CreateMultipartUploadCommand({
-            Bucket: bucket,
-            Key: key,
-            ContentType: options.contentType ?? 'application/octet-stream',
-            Metadata: { ...options.metadata, sha256 },
-          }),
-          { abortSignal: signal },
-        ),
-      );
-      if (!created.UploadId) throw new Error(`the server returned no upload id for ${key}`);
+      const uploadId = await this.store.createMultipartUpload(key, {
+        ...(options.contentType ? { contentType: options.contentType } : {}),
+        metadata: { ...options.metadata, sha256 },
+        ...(signal ? { signal } : {}),
+      });
       state = {
         version: 1,
         ...identity,
         partSize: plan.partSize,
-        uploadId: created.UploadId,
+        uploadId,
         sha256,
         createdAt: new Date().toISOString(),
         parts: {},
@@ -257,21 +243,13 @@ export class ArchiveUploader extends EventEmitter<{ progress: [TransferProgress]
               // Read from disk on every attempt: nothing of a failed attempt is reused.
               const body = await readExactly(handle, (n - 1) * plan.partSize, length);
               const md5 = md5Base64(body);
-              const out = await this.store.track('uploadPart', () =>
-                client.send(
-                  new UploadPartCommand({
-                    Bucket: bucket,
-                    Key: key,
-                    UploadId: upload.uploadId,
-                    PartNumber: n,
-                    Body: body,
-                    ContentLength: length,
-                    ContentMD5: md5,
-                  }),
-                  { abortSignal: signal },
-                ),
+              const etag = await this.store.uploadPart(
+                key,
+                upload.uploadId,
+                { partNumber: n, body, md5 },
+                signal ? { signal } : {},
               );
-              return unquoteEtag(out.ETag) ?? md5Base64ToHex(md5);
+              return etag ?? md5Base64ToHex(md5);
             },
             {
               attempts: this.partAttempts,
@@ -286,7 +264,6 @@ export class ArchiveUploader extends EventEmitter<{ progress: [TransferProgress]
           done.set(n, etag);
           upload.parts[String(n)] = etag;
           await stateFile.save(upload);
-          this.store.metrics?.bytes('up', length);
           meter.add(length);
         });
       } finally {
@@ -294,23 +271,12 @@ export class ArchiveUploader extends EventEmitter<{ progress: [TransferProgress]
       }
       await this.assertUnchanged(localPath, file);
 
-      const parts = [...done.entries()]
-        .sort(([a], [b]) => a - b)
-        .map(([PartNumber, ETag]) => ({ PartNumber, ETag }));
+      const parts = [...done.entries()].map(([partNumber, etag]) => ({ partNumber, etag }));
       let etag: string;
       try {
-        const out = await this.store.track('completeMultipartUpload', () =>
-          client.send(
-            new CompleteMultipartUploadCommand({
-              Bucket: bucket,
-              Key: key,
-              UploadId: upload.uploadId,
-              MultipartUpload: { Parts: parts },
-            }),
-            { abortSignal: signal },
-          ),
-        );
-        etag = unquoteEtag(out.ETag) ?? '';
+        etag =
+          (await this.store.completeMultipartUpload(key, upload.uploadId, parts, signal ? { signal } : {})) ??
+          '';
       } catch (error) {
         // A retried Complete whose first attempt succeeded (its response was lost) finds no upload.
         const finished = isNoSuchUpload(error) ? await this.alreadyCompleted(key, upload) : undefined;
@@ -363,7 +329,9 @@ export class ArchiveUploader extends EventEmitter<{ progress: [TransferProgress]
   ): Promise<'ok' | 'gone'> {
     let listed: Map<number, { etag: string; size: number }>;
     try {
-      listed = await this.listParts(state.key, state.uploadId);
+      listed = new Map(
+        (await this.store.listParts(state.key, state.uploadId)).map((p) => [p.partNumber, p] as const),
+      );
     } catch (error) {
       if (isNoSuchUpload(error)) return 'gone';
       if (!isNotImplemented(error)) throw error;
@@ -393,32 +361,6 @@ export class ArchiveUploader extends EventEmitter<{ progress: [TransferProgress]
     return 'ok';
   }
 
-  private async listParts(
-    key: string,
-    uploadId: string,
-  ): Promise<Map<number, { etag: string; size: number }>> {
-    const parts = new Map<number, { etag: string; size: number }>();
-    let marker: string | undefined;
-    for (;;) {
-      const out = await this.store.track('listParts', () =>
-        this.store.client.send(
-          new ListPartsCommand({
-            Bucket: this.store.bucket,
-            Key: key,
-            UploadId: uploadId,
-            ...(marker ? { PartNumberMarker: marker } : {}),
-          }),
-        ),
-      );
-      for (const part of out.Parts ?? []) {
-        const etag = unquoteEtag(part.ETag);
-        if (part.PartNumber && etag) parts.set(part.PartNumber, { etag, size: part.Size ?? -1 });
-      }
-      if (!out.IsTruncated || !out.NextPartNumberMarker) return parts;
-      marker = out.NextPartNumberMarker;
-    }
-  }
-
   /** The ETag of `key` when it already holds this upload's file (same size and sha256), else undefined. */
   private async alreadyCompleted(key: string, state: UploadState): Promise<string | undefined> {
     const head = await this.store.head(key);
@@ -443,9 +385,7 @@ export class ArchiveUploader extends EventEmitter<{ progress: [TransferProgress]
 
   private async abortQuietly(key: string, uploadId: string): Promise<void> {
     try {
-      await this.store.client.send(
-        new AbortMultipartUploadCommand({ Bucket: this.store.bucket, Key: key, UploadId: uploadId }),
-      );
+      await this.store.abortMultipartUpload(key, uploadId);
     } catch (error) {
       if (!isNoSuchUpload(error))
         this.logger?.warn(

@@ -1,4 +1,3 @@
-export { BATCH_ID_PATTERN, newBatchId, assertBatchId } from './batch-id.js';
 export { archiveKey, processedOpusKey, modelKey, assertSafeKey, assertSafePrefix } from './keys.js';
 export {
   InvalidKeyError,

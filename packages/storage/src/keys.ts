@@ -1,6 +1,6 @@
 // The bucket's key layout. Keys end up in local paths (scratch, downloads) and in other tools' listings,
 // so every key is checked before it reaches S3: no traversal, no absolute paths, no empty segments.
-import { assertBatchId } from './batch-id.js';
+import { batchIdProblem } from '@audio/queues';
 import { InvalidKeyError } from './errors.js';
 
 /** S3's own limit on a key, in UTF-8 bytes. */
@@ -47,7 +47,7 @@ function checkKeyText(text: string, what: 'key' | 'prefix', shown: string = text
 
 /** `archives/{batchId}.tar`: the archive as transferred, kept until the batch is done. */
 export function archiveKey(batchId: string): string {
-  return `archives/${assertBatchId(batchId)}.tar`;
+  return `archives/${checkBatchId(batchId)}.tar`;
 }
 
 /**
@@ -85,4 +85,11 @@ function utcDay(date: Date | string): string {
     }
   }
   throw new InvalidKeyError(date, 'a date is a Date, YYYY-MM-DD or an ISO timestamp');
+}
+
+/** A batch id (the contract's rule) as a key segment or directory name; InvalidKeyError otherwise. */
+export function checkBatchId(batchId: string): string {
+  const problem = batchIdProblem(batchId);
+  if (problem) throw new InvalidKeyError(batchId, problem);
+  return batchId;
 }

@@ -1,16 +1,21 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import crypto from 'node:crypto';
+import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
   PutObjectCommand,
+  UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -75,6 +80,22 @@ export interface ListPage {
   nextToken?: string;
 }
 
+/** A part of a multipart upload, as the server lists it (ETag without quotes). */
+export interface UploadedPart {
+  partNumber: number;
+  etag: string;
+  size: number;
+}
+
+/** The answer to a ranged GET: the body and what it says about the object. */
+export interface RangeResponse {
+  body: Readable;
+  /** `bytes start-end/total`. */
+  contentRange: string | undefined;
+  etag: string | undefined;
+  metadata: Record<string, string>;
+}
+
 export interface AbortedUpload {
   key: string;
   uploadId: string;
@@ -91,18 +112,22 @@ const METADATA_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 const METADATA_VALUE = /^[\x20-\x7e]*$/;
 
 /**
- * One bucket. Every method validates its keys first (InvalidKeyError), so a bad key never reaches S3.
+ * One bucket, and the only holder of an S3 client: everything the pipeline does with S3 (single and
+ * multipart uploads, presigned URLs, ranged reads, copies, listings, the janitor) goes through these
+ * methods. Every method validates its keys first (InvalidKeyError), so a bad key never reaches S3.
  */
 export class ObjectStore {
   readonly transfer: TransferSettings;
   readonly logger: Logger | undefined;
   readonly metrics: StorageMetrics | undefined;
+  readonly #client: S3Client;
 
   constructor(
-    readonly client: S3Client,
+    client: S3Client,
     readonly bucket: string,
     options: ObjectStoreOptions = {},
   ) {
+    this.#client = client;
     this.logger = options.logger;
     this.metrics = options.metrics;
     this.transfer = { ...DEFAULT_TRANSFER_SETTINGS, ...options.transfer };
@@ -123,7 +148,7 @@ export class ObjectStore {
 
   /** Closes the client's sockets. */
   destroy(): void {
-    this.client.destroy();
+    this.#client.destroy();
   }
 
   /** Runs one S3 operation, counting its failure in the metrics. */
@@ -140,7 +165,7 @@ export class ObjectStore {
     assertSafeKey(key);
     try {
       const out = await this.track('head', () =>
-        this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })),
+        this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })),
       );
       return {
         size: out.ContentLength ?? 0,
@@ -168,7 +193,7 @@ export class ObjectStore {
     const metadata = checkMetadata(options.metadata ?? {});
     const { size } = await fsp.stat(localPath);
     const put = (body: PutObjectCommand['input']['Body'], md5: string, sha256: string) =>
-      this.client.send(
+      this.#client.send(
         new PutObjectCommand({
           Bucket: this.bucket,
           Key: key,
@@ -210,17 +235,32 @@ export class ObjectStore {
     return this.putFile(localPath, key, { contentType: 'audio/ogg' });
   }
 
-  /** Server-side copy, metadata included (Swift and AWS copy at most 5 GiB in one request). */
-  async copy(fromKey: string, toKey: string): Promise<{ etag?: string }> {
+  /**
+   * Server-side copy (Swift and AWS copy at most 5 GiB in one request). The metadata is copied, or, with
+   * `replace`, set anew (with its content type): an object copied onto itself this way gets new metadata.
+   */
+  async copy(
+    fromKey: string,
+    toKey: string,
+    options: { replace?: { metadata: Record<string, string>; contentType?: string } } = {},
+  ): Promise<{ etag?: string }> {
     assertSafeKey(fromKey);
     assertSafeKey(toKey);
+    const replace = options.replace;
+    if (replace) checkMetadata(replace.metadata);
     const out = await this.track('copy', () =>
-      this.client.send(
+      this.#client.send(
         new CopyObjectCommand({
           Bucket: this.bucket,
           Key: toKey,
           CopySource: `${this.bucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}`,
-          MetadataDirective: 'COPY',
+          ...(replace
+            ? {
+                MetadataDirective: 'REPLACE',
+                Metadata: replace.metadata,
+                ...(replace.contentType ? { ContentType: replace.contentType } : {}),
+              }
+            : { MetadataDirective: 'COPY' }),
         }),
       ),
     );
@@ -232,7 +272,7 @@ export class ObjectStore {
   async delete(key: string): Promise<void> {
     assertSafeKey(key);
     await this.track('delete', () =>
-      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })),
+      this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })),
     );
   }
 
@@ -248,7 +288,7 @@ export class ObjectStore {
     for (let start = 0; start < all.length; start += DELETE_BATCH) {
       const batch = all.slice(start, start + DELETE_BATCH);
       const out = await this.track('deleteMany', () =>
-        this.client.send(
+        this.#client.send(
           new DeleteObjectsCommand({
             Bucket: this.bucket,
             Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
@@ -276,7 +316,7 @@ export class ObjectStore {
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
       throw new RangeError(`list limit must be a whole number from 1 to 1000, got ${limit}`);
     const out = await this.track('list', () =>
-      this.client.send(
+      this.#client.send(
         new ListObjectsV2Command({
           Bucket: this.bucket,
           Prefix: options.prefix,
@@ -309,34 +349,198 @@ export class ObjectStore {
   async presignGet(key: string, expiresInSeconds: number): Promise<string> {
     assertSafeKey(key);
     checkExpiry(expiresInSeconds);
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
+    return getSignedUrl(this.#client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
       expiresIn: expiresInSeconds,
     });
   }
 
   /**
-   * A URL that PUTs one object without credentials until it expires. With contentType, the uploader must
-   * send exactly that Content-Type (it is part of the signature).
+   * A URL that PUTs one object without credentials until it expires. What is given here is signed, and
+   * the uploader must send exactly that: `contentType` as Content-Type, `contentLength` as
+   * Content-Length, each `metadata` entry as an `x-amz-meta-*` header (kept a header, not hoisted into
+   * the query, so the object gets it).
    */
   async presignPut(
     key: string,
     expiresInSeconds: number,
-    options: { contentType?: string } = {},
+    options: { contentType?: string; contentLength?: number; metadata?: Record<string, string> } = {},
   ): Promise<string> {
     assertSafeKey(key);
     checkExpiry(expiresInSeconds);
+    const metadata = options.metadata ? checkMetadata(options.metadata) : undefined;
+    const signable = new Set<string>();
+    if (options.contentType) signable.add('content-type');
+    if (options.contentLength !== undefined) signable.add('content-length');
     return getSignedUrl(
-      this.client,
+      this.#client,
       new PutObjectCommand({
         Bucket: this.bucket,
         Key: key,
         ...(options.contentType ? { ContentType: options.contentType } : {}),
+        ...(options.contentLength !== undefined ? { ContentLength: options.contentLength } : {}),
+        ...(metadata ? { Metadata: metadata } : {}),
       }),
       {
         expiresIn: expiresInSeconds,
-        ...(options.contentType ? { signableHeaders: new Set(['content-type']) } : {}),
+        ...(signable.size > 0 ? { signableHeaders: signable } : {}),
+        ...(metadata
+          ? { unhoistableHeaders: new Set(Object.keys(metadata).map((name) => `x-amz-meta-${name}`)) }
+          : {}),
       },
     );
+  }
+
+  /** A URL that PUTs one part of a multipart upload without credentials until it expires. */
+  async presignUploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    expiresInSeconds: number,
+  ): Promise<string> {
+    assertSafeKey(key);
+    checkExpiry(expiresInSeconds);
+    return getSignedUrl(
+      this.#client,
+      new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber }),
+      { expiresIn: expiresInSeconds },
+    );
+  }
+
+  /**
+   * Starts a multipart upload; returns its id. S3 takes an object's metadata only here, not when the
+   * upload completes. Without a content type Swift stores `application/xml`, hence the default.
+   */
+  async createMultipartUpload(
+    key: string,
+    options: { contentType?: string; metadata?: Record<string, string>; signal?: AbortSignal } = {},
+  ): Promise<string> {
+    assertSafeKey(key);
+    const metadata = checkMetadata(options.metadata ?? {});
+    const out = await this.track('createMultipartUpload', () =>
+      this.#client.send(
+        new CreateMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          ContentType: options.contentType ?? 'application/octet-stream',
+          Metadata: metadata,
+        }),
+        { abortSignal: options.signal },
+      ),
+    );
+    if (!out.UploadId) throw new Error(`the S3 server returned no upload id for ${key}`);
+    return out.UploadId;
+  }
+
+  /** Sends one part with its Content-MD5 (base64); returns its ETag without quotes, when the server gave one. */
+  async uploadPart(
+    key: string,
+    uploadId: string,
+    part: { partNumber: number; body: Buffer; md5: string },
+    options: { signal?: AbortSignal } = {},
+  ): Promise<string | undefined> {
+    assertSafeKey(key);
+    const out = await this.track('uploadPart', () =>
+      this.#client.send(
+        new UploadPartCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: part.partNumber,
+          Body: part.body,
+          ContentLength: part.body.length,
+          ContentMD5: part.md5,
+        }),
+        { abortSignal: options.signal },
+      ),
+    );
+    this.metrics?.bytes('up', part.body.length);
+    return unquoteEtag(out.ETag);
+  }
+
+  /** The parts the server has of a multipart upload, page by page (NoSuchUpload when it is gone). */
+  async listParts(key: string, uploadId: string): Promise<UploadedPart[]> {
+    assertSafeKey(key);
+    const parts: UploadedPart[] = [];
+    let marker: string | undefined;
+    for (;;) {
+      const out = await this.track('listParts', () =>
+        this.#client.send(
+          new ListPartsCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            ...(marker ? { PartNumberMarker: marker } : {}),
+          }),
+        ),
+      );
+      for (const part of out.Parts ?? []) {
+        const etag = unquoteEtag(part.ETag);
+        if (part.PartNumber && etag) parts.push({ partNumber: part.PartNumber, etag, size: part.Size ?? -1 });
+      }
+      if (!out.IsTruncated || !out.NextPartNumberMarker) return parts;
+      marker = out.NextPartNumberMarker;
+    }
+  }
+
+  /** Completes a multipart upload from its parts (in any order); returns the object's ETag. */
+  async completeMultipartUpload(
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<string | undefined> {
+    assertSafeKey(key);
+    const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
+    const out = await this.track('completeMultipartUpload', () =>
+      this.#client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: {
+            Parts: sorted.map((p) => ({ PartNumber: p.partNumber, ETag: quoteEtag(p.etag) })),
+          },
+        }),
+        { abortSignal: options.signal },
+      ),
+    );
+    return unquoteEtag(out.ETag);
+  }
+
+  /** Aborts a multipart upload; its parts are freed (NoSuchUpload when it is gone already). */
+  async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+    assertSafeKey(key);
+    await this.track('abortMultipartUpload', () =>
+      this.#client.send(
+        new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }),
+      ),
+    );
+  }
+
+  /**
+   * One GET of `Range: bytes=start-end` (end omitted: to the end of the object). Not counted in the
+   * metrics here: the verified download counts the bytes as they arrive and the failures once.
+   */
+  async getRange(
+    key: string,
+    range: { start: number; end?: number },
+    options: { signal?: AbortSignal } = {},
+  ): Promise<RangeResponse> {
+    assertSafeKey(key);
+    const out = await this.#client.send(
+      new GetObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Range: `bytes=${range.start}-${range.end ?? ''}`,
+      }),
+      { abortSignal: options.signal },
+    );
+    return {
+      body: out.Body as Readable,
+      contentRange: out.ContentRange,
+      etag: unquoteEtag(out.ETag),
+      metadata: out.Metadata ?? {},
+    };
   }
 
   /**
@@ -357,7 +561,7 @@ export class ObjectStore {
       let out;
       try {
         out = await this.track('listMultipartUploads', () =>
-          this.client.send(
+          this.#client.send(
             new ListMultipartUploadsCommand({
               Bucket: this.bucket,
               ...(options.prefix ? { Prefix: options.prefix } : {}),
@@ -377,15 +581,7 @@ export class ObjectStore {
         if (!upload.Key || !upload.UploadId) continue;
         // Swift reports Initiated rounded up to the next second: compare to the second.
         if (upload.Initiated && upload.Initiated.getTime() > cutoff + 1000) continue;
-        await this.track('abortMultipartUpload', () =>
-          this.client.send(
-            new AbortMultipartUploadCommand({
-              Bucket: this.bucket,
-              Key: upload.Key,
-              UploadId: upload.UploadId,
-            }),
-          ),
-        ).catch((error: unknown) => {
+        await this.abortMultipartUpload(upload.Key, upload.UploadId).catch((error: unknown) => {
           if (!isNoSuchUpload(error)) throw error;
         });
         aborted.push({
@@ -401,6 +597,10 @@ export class ObjectStore {
       if (!keyMarker) return aborted;
     }
   }
+}
+
+function quoteEtag(etag: string): string {
+  return etag.startsWith('"') ? etag : `"${etag}"`;
 }
 
 function checkExpiry(seconds: number): void {

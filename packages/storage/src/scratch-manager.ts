@@ -4,8 +4,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { bytesFromEnv, envVar, readEnv } from '@audio/config';
 import type { Logger } from '@audio/logger';
-import { assertBatchId, BATCH_ID_PATTERN } from './batch-id.js';
+import { isBatchId } from '@audio/queues';
 import { InsufficientScratchError, ScratchEscapeError } from './errors.js';
+import { checkBatchId } from './keys.js';
 
 export interface ScratchManagerOptions {
   root: string;
@@ -55,7 +56,7 @@ export class ScratchManager {
   }
 
   batchDir(batchId: string): string {
-    return path.join(this.root, assertBatchId(batchId));
+    return path.join(this.root, checkBatchId(batchId));
   }
 
   /** Creates the batch directory (and the root); returns its path. Creating it twice is fine. */
@@ -152,7 +153,7 @@ export class ScratchManager {
     }
     const removed: string[] = [];
     for (const entry of entries) {
-      if (!BATCH_ID_PATTERN.test(entry.name) || active.has(entry.name)) continue;
+      if (!isBatchId(entry.name) || active.has(entry.name)) continue;
       const full = path.join(this.root, entry.name);
       const stat = await fsp.lstat(full).catch(() => undefined);
       if (!stat || stat.mtimeMs > cutoff) continue;

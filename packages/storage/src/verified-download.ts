@@ -5,12 +5,10 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GetObjectCommand, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import type { Logger } from '@audio/logger';
 import { ChecksumMismatchError, MissingChecksumError } from './errors.js';
-import { unquoteEtag } from './file-digest.js';
 import { assertSafeKey } from './keys.js';
-import type { ObjectStore } from './object-store.js';
+import type { ObjectStore, RangeResponse } from './object-store.js';
 import { ProgressMeter, type TransferProgress } from './transfer-progress.js';
 import { backoffDelay, isTransientStorageError } from './transient-errors.js';
 
@@ -195,12 +193,13 @@ async function* rangeChunks(context: DownloadContext, start: number, length: num
   };
 
   while (wanted === undefined || got < wanted) {
-    const end = Number.isFinite(length) ? String(start + (wanted ?? length) - 1) : '';
-    let response: GetObjectCommandOutput;
+    const end = Number.isFinite(length) ? start + (wanted ?? length) - 1 : undefined;
+    let response: RangeResponse;
     try {
-      response = await store.client.send(
-        new GetObjectCommand({ Bucket: store.bucket, Key: key, Range: `bytes=${start + got}-${end}` }),
-        { abortSignal: signal },
+      response = await store.getRange(
+        key,
+        { start: start + got, ...(end !== undefined ? { end } : {}) },
+        { signal },
       );
     } catch (error) {
       if (!context.version && (error as { name?: string }).name === 'InvalidRange') {
@@ -211,20 +210,20 @@ async function* rangeChunks(context: DownloadContext, start: number, length: num
       await retryOrThrow(error, 'GET failed');
       continue;
     }
-    const body = response.Body as Readable | undefined;
-    const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(response.ContentRange ?? '');
+    const body = response.body as Readable | undefined;
+    const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(response.contentRange ?? '');
     if (!range || !body) {
       body?.destroy();
       throw new Error(
-        `GET ${key} with a Range header got no Content-Range (${response.ContentRange}); cannot verify`,
+        `GET ${key} with a Range header got no Content-Range (${response.contentRange}); cannot verify`,
       );
     }
-    const etag = unquoteEtag(response.ETag);
+    const etag = response.etag;
     if (!context.version) {
       const version = {
         total: Number(range[3]),
         etag,
-        expected: options.expectedSha256 ?? response.Metadata?.sha256,
+        expected: options.expectedSha256 ?? response.metadata.sha256,
       };
       if (!version.expected && options.requireChecksum !== false) {
         body.destroy();

@@ -5,16 +5,26 @@ import {
   CreateMultipartUploadCommand,
   ListMultipartUploadsCommand,
   PutObjectCommand,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { InvalidKeyError, type ObjectStore } from '../src/index.js';
-import { FaultProxy, makeTempDir, testStore, uniquePrefix, writeRandomFile } from './support/index.js';
+import {
+  FaultProxy,
+  makeTempDir,
+  testS3Client,
+  testStore,
+  uniquePrefix,
+  writeRandomFile,
+} from './support/index.js';
 
 describe('ObjectStore on Swift', () => {
   let store: ObjectStore;
+  let raw: S3Client;
   let dir: string;
   const prefix = uniquePrefix('object-store');
 
   beforeAll(async () => {
+    raw = testS3Client();
     store = testStore();
     dir = await makeTempDir();
   });
@@ -24,6 +34,7 @@ describe('ObjectStore on Swift', () => {
     for await (const item of store.listAll(`${prefix}/`)) keys.push(item.key);
     await store.deleteMany(keys);
     store.destroy();
+    raw.destroy();
     await fsp.rm(dir, { recursive: true, force: true });
   });
 
@@ -119,18 +130,14 @@ describe('ObjectStore on Swift', () => {
 
   it('aborts stale multipart uploads (Swift has no lifecycle rules)', async () => {
     const key = `${prefix}/abandoned.tar`;
-    const created = await store.client.send(
-      new CreateMultipartUploadCommand({ Bucket: store.bucket, Key: key }),
-    );
+    const created = await raw.send(new CreateMultipartUploadCommand({ Bucket: store.bucket, Key: key }));
     // Scoped to this file's prefix: other suites upload into the same bucket at the same time.
     expect(await store.abortStaleMultipartUploads(3600_000, { prefix })).not.toContainEqual(
       expect.objectContaining({ uploadId: created.UploadId }),
     );
     const aborted = await store.abortStaleMultipartUploads(0, { prefix });
     expect(aborted).toContainEqual(expect.objectContaining({ key, uploadId: created.UploadId }));
-    const left = await store.client.send(
-      new ListMultipartUploadsCommand({ Bucket: store.bucket, Prefix: key }),
-    );
+    const left = await raw.send(new ListMultipartUploadsCommand({ Bucket: store.bucket, Prefix: key }));
     expect(left.Uploads ?? []).toEqual([]);
   });
 
@@ -160,7 +167,7 @@ describe('ObjectStore on Swift', () => {
   it('surfaces a refused PUT loudly (Swift checks Content-MD5)', async () => {
     const wrongMd5 = Buffer.alloc(16).toString('base64');
     await expect(
-      store.client.send(
+      raw.send(
         new PutObjectCommand({
           Bucket: store.bucket,
           Key: `${prefix}/bad-md5`,

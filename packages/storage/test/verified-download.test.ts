@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   ChecksumMismatchError,
   downloadVerified,
@@ -16,6 +16,7 @@ import {
   FaultProxy,
   makeTempDir,
   sha256File,
+  testS3Client,
   testStore,
   uniquePrefix,
   writeRandomFile,
@@ -26,9 +27,11 @@ const MiB = 1024 * 1024;
 describe('verified downloads on Swift', () => {
   let dir: string;
   let store: ObjectStore;
+  let raw: S3Client;
   const prefix = uniquePrefix('download');
 
   beforeAll(async () => {
+    raw = testS3Client();
     dir = await makeTempDir();
     store = testStore();
   });
@@ -38,13 +41,12 @@ describe('verified downloads on Swift', () => {
     for await (const item of store.listAll(`${prefix}/`)) keys.push(item.key);
     await store.deleteMany(keys);
     store.destroy();
+    raw.destroy();
     await fsp.rm(dir, { recursive: true, force: true });
   });
 
   const putRaw = (key: string, body: Buffer, metadata: Record<string, string>) =>
-    store.client.send(
-      new PutObjectCommand({ Bucket: store.bucket, Key: key, Body: body, Metadata: metadata }),
-    );
+    raw.send(new PutObjectCommand({ Bucket: store.bucket, Key: key, Body: body, Metadata: metadata }));
 
   it('downloads to the destination when the sha256 matches, with progress', async () => {
     const file = path.join(dir, 'ok.bin');

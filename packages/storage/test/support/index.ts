@@ -8,4 +8,4 @@ export {
   type ProxiedRequest,
 } from './fault-proxy.js';
 export { makeTempDir, writeRandomFile, sha256File } from './test-files.js';
-export { testStorageConfig, testStore, uniquePrefix } from './test-store.js';
+export { testS3Client, testStorageConfig, testStore, uniquePrefix } from './test-store.js';

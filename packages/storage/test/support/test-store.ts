@@ -1,5 +1,7 @@
 import crypto from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
+  createS3Client,
   ObjectStore,
   readStorageConfig,
   type StorageConfig,
@@ -19,6 +21,11 @@ export function testStore(
   options: ObjectStoreOptions = {},
 ): ObjectStore {
   return ObjectStore.fromConfig(testStorageConfig(overrides), options);
+}
+
+/** A client of its own for what a test does behind the store's back (the store's client is private). */
+export function testS3Client(overrides: Partial<StorageConfig> = {}): S3Client {
+  return createS3Client(testStorageConfig(overrides));
 }
 
 /** A key prefix of its own per test file, so suites sharing the bucket never meet. */

@@ -1,0 +1,280 @@
+import { Router } from 'express';
+import type { BatchStatus } from '@audio/db';
+import { requirePermission } from '../auth/access-control.js';
+import type { BatchDetail, BatchEntry, BatchOverview, BatchSummary, JobTiming } from './batch-overview.js';
+import { BATCH_STATUSES as STATUSES, batchListQuery as listQuery } from './batch-list-query.js';
+import type { CsrfProtection } from '../auth/csrf-protection.js';
+import { between, formatBytes, formatDuration, formatTime } from '../views/display-format.js';
+import { dataTable } from '../views/data-table.js';
+import { html, type SafeHtml } from '../views/html-template.js';
+import { renderPage } from '../views/page-layout.js';
+
+/** The batch list with progress, a batch's files with reasons and timings (the same as JSON: ../api). */
+export function createBatchPages(overview: BatchOverview, csrf: CsrfProtection): Router {
+  const router = Router();
+  const page = requirePermission('operations:read', 'page');
+
+  router.get('/batches', page, async (req, res) => {
+    const query = listQuery.safeParse(req.query);
+    if (!query.success)
+      return res.status(400).type('text/plain').send(`bad query: ${query.error.issues[0]!.message}\n`);
+    const { status, limit, offset } = query.data;
+    const batches = await overview.list({ ...(status ? { status } : {}), limit, offset });
+    const link = (params: { status?: BatchStatus | undefined; offset?: number }) => {
+      const search = new URLSearchParams();
+      if (params.status) search.set('status', params.status);
+      if (params.offset) search.set('offset', String(params.offset));
+      const q = search.toString();
+      return q ? `/batches?${q}` : '/batches';
+    };
+    res.send(
+      renderPage({
+        title: 'Batches',
+        section: 'batches',
+        user: res.locals.user,
+        csrfToken: csrf.token(req),
+        body: html`<h1>Batches</h1>
+          <p class="muted">
+            Show:
+            <a href="${link({})}">${status ? 'all' : html`<strong>all</strong>`}</a>
+            ${STATUSES.map(
+              (s) =>
+                html` ·
+                  <a href="${link({ status: s })}">${s === status ? html`<strong>${s}</strong>` : s}</a>`,
+            )}
+          </p>
+          ${
+            batches.length === 0
+              ? html`<p class="notice">No batches${status ? html` with status ${status}` : ''}.</p>`
+              : dataTable(
+                  [
+                    'Batch',
+                    'Status',
+                    'Host',
+                    'Progress',
+                    '#Done',
+                    '#Failed',
+                    'Flow (BullMQ)',
+                    'Transferred',
+                    'Took',
+                    '#Size',
+                  ],
+                  batches.map(batchRow),
+                )
+          }
+          <div class="pager">
+            ${offset > 0 ? html`<a href="${link({ status, offset: Math.max(0, offset - limit) })}">← newer</a>` : ''}
+            ${batches.length === limit ? html`<a href="${link({ status, offset: offset + limit })}">older →</a>` : ''}
+          </div>`,
+      }),
+    );
+  });
+
+  router.get('/batches/:batchId', page, async (req, res) => {
+    const detail = await overview.detail(String(req.params.batchId));
+    if (!detail) {
+      return res.status(404).send(
+        renderPage({
+          title: 'No such batch',
+          section: 'batches',
+          user: res.locals.user,
+          csrfToken: csrf.token(req),
+          body: html`<h1>No batch ${req.params.batchId}</h1>
+            <p><a href="/batches">All batches</a></p>`,
+        }),
+      );
+    }
+    res.send(
+      renderPage({
+        title: `Batch ${detail.batch.batchId}`,
+        section: 'batches',
+        user: res.locals.user,
+        csrfToken: csrf.token(req),
+        body: batchDetailBody(detail),
+      }),
+    );
+  });
+
+  return router;
+}
+
+function badge(text: string, kind: string = text): SafeHtml {
+  return html`<span class="badge ${kind}">${text}</span>`;
+}
+
+function progressBar(b: BatchSummary): SafeHtml {
+  const total = b.fileCount ?? 0;
+  if (total === 0)
+    return html`<span class="muted">${b.fileCount === null ? 'not unpacked yet' : 'no files'}</span>`;
+  const done = Math.min(100, (b.filesDone / total) * 100);
+  const failed = Math.min(100 - done, (b.filesFailed / total) * 100);
+  return html`<div class="bar" title="${b.filesDone} done, ${b.filesFailed} failed of ${total}">
+    <span class="done" style="width:${done.toFixed(1)}%"></span
+    ><span class="failed" style="left:${done.toFixed(1)}%;width:${failed.toFixed(1)}%"></span>
+  </div>`;
+}
+
+function flowText(b: BatchSummary): SafeHtml | string {
+  if (!b.flow) return html`<span class="muted">–</span>`;
+  const f = b.flow;
+  return html`<span class="mono"
+    >${f.finalizeState}: ${f.processed} done, ${f.unprocessed}
+    pending${f.ignored ? `, ${f.ignored} failed` : ''}</span
+  >`;
+}
+
+function batchRow(b: BatchSummary): SafeHtml {
+  const total = b.fileCount === null ? '?' : String(b.fileCount);
+  return html`<tr>
+    <td><a class="mono" href="/batches/${encodeURIComponent(b.batchId)}">${b.batchId}</a></td>
+    <td>${badge(b.status)}${b.batchError ? html` <span class="muted">${b.batchError.code}</span>` : ''}</td>
+    <td>${b.host ?? html`<span class="muted">–</span>`}</td>
+    <td>${progressBar(b)}</td>
+    <td class="num">${b.filesDone}/${total}</td>
+    <td class="num">${b.filesFailed > 0 ? badge(String(b.filesFailed), 'bad') : '0'}</td>
+    <td>${flowText(b)}</td>
+    <td>${formatTime(b.transferredAt)}</td>
+    <td>
+      ${b.completedAt ? formatDuration(between(b.transferredAt, b.completedAt)) : html`<span class="muted">${formatDuration(between(b.transferredAt, Date.now()))} so far</span>`}
+    </td>
+    <td class="num">${formatBytes(b.sizeBytes)}</td>
+  </tr>`;
+}
+
+/** An archive path that wraps after its slashes rather than inside a file name. */
+function pathWithBreaks(entry: string): SafeHtml {
+  return html`${entry.split('/').map((part, i) => (i === 0 ? part : html`/<wbr />${part}`))}`;
+}
+
+function jobCell(t: JobTiming | null): SafeHtml {
+  if (!t) return html`<span class="muted">–</span>`;
+  const ran = between(t.startedAt, t.finishedAt);
+  const waited = between(t.queuedAt, t.startedAt);
+  return html`${ran === null ? html`<span class="muted">${t.startedAt ? 'running' : 'queued'}</span>` : formatDuration(ran)}
+  ${waited !== null ? html`<div class="muted">waited ${formatDuration(waited)}</div>` : ''}
+  ${t.attempts > 1 ? html`<div class="muted">${t.attempts} attempts</div>` : ''}`;
+}
+
+function entryRow(e: BatchEntry, unpackingAt: Date | null): SafeHtml {
+  const outcome =
+    e.outcome === 'failed'
+      ? badge('failed', 'bad')
+      : e.outcome === 'flagged'
+        ? badge('flagged')
+        : badge('ok');
+  const details =
+    e.outcome === 'failed'
+      ? e.failures.map(
+          (f) =>
+            html`<div>
+              <strong>${f.reasonCode}</strong> <span class="muted">at ${f.stage}</span>:
+              ${f.message}${f.attempts > 1 ? html` <span class="muted">(${f.attempts} attempts)</span>` : ''}
+            </div>`,
+        )
+      : html`${e.transcriptPreview ? html`<div>“${e.transcriptPreview}”</div>` : ''}
+        ${e.policyIds.length ? html`<div class="muted">${e.policyIds.join(', ')}</div>` : ''}
+        ${e.failures.map((f) => html`<div class="muted">earlier: ${f.reasonCode} at ${f.stage}</div>`)}`;
+  return html`<tr>
+    <td class="mono entry">${pathWithBreaks(e.entry)}</td>
+    <td>${outcome}</td>
+    <td class="num">${e.score === null ? '–' : e.score.toFixed(2)}</td>
+    <td class="num">${e.durationSeconds === null ? '–' : formatDuration(e.durationSeconds * 1000)}</td>
+    <td>${jobCell(e.convert)}</td>
+    <td>${jobCell(e.transcribe)}</td>
+    <td>
+      ${
+        e.recordedAt
+          ? html`${formatTime(e.recordedAt)}
+              <div class="muted">
+                +${formatDuration(between(unpackingAt, e.recordedAt))} after unpack start
+              </div>`
+          : e.failures[0]
+            ? formatTime(e.failures[0].at)
+            : '–'
+      }
+    </td>
+    <td>${details}</td>
+  </tr>`;
+}
+
+function batchDetailBody(d: BatchDetail): SafeHtml {
+  const b = d.batch;
+  const flagged = d.entries.filter((e) => e.outcome === 'flagged').length;
+  const steps: [string, Date | null, Date | null][] = [
+    ['Waiting for a host (transferred → unpacking)', b.transferredAt, b.unpackingAt],
+    ['Extracting (unpacking → unpacked)', b.unpackingAt, b.unpackedAt],
+    ['Transcribing and classifying (unpacked → complete)', b.unpackedAt, b.completedAt],
+    ['Total (transferred → complete)', b.transferredAt, b.completedAt],
+  ];
+  return html`<p><a href="/batches">← all batches</a></p>
+    <h1><span class="mono">${b.batchId}</span> ${badge(b.status)}</h1>
+    <div class="cards">
+      <div class="card">
+        <div class="label">Files done</div>
+        <div class="value">${b.filesDone} / ${b.fileCount ?? '?'}</div>
+      </div>
+      <div class="card">
+        <div class="label">Failed entries</div>
+        <div class="value">${b.filesFailed}</div>
+      </div>
+      <div class="card">
+        <div class="label">Flagged for review</div>
+        <div class="value">${flagged}</div>
+      </div>
+      <div class="card">
+        <div class="label">Host</div>
+        <div class="value">${b.host ?? '–'}</div>
+      </div>
+      <div class="card">
+        <div class="label">Archive</div>
+        <div class="value" style="font-size:14px">${formatBytes(b.sizeBytes)}</div>
+        <div class="mono muted">${b.archiveKey}</div>
+      </div>
+    </div>
+    ${
+      b.batchError
+        ? html`<h2>Batch failure</h2>
+            <p class="problems"><strong>${b.batchError.code}</strong>: ${b.batchError.message}</p>`
+        : ''
+    }
+    ${
+      d.batchFailures.length > 1
+        ? html`<ul>
+            ${d.batchFailures.map((f) => html`<li>${f.stage}: ${f.reasonCode}: ${f.message}</li>`)}
+          </ul>`
+        : ''
+    }
+    <h2>Timings</h2>
+    ${dataTable(
+      ['Step', 'From', 'To', '#Took'],
+      steps.map(
+        ([label, from, to]) =>
+          html`<tr>
+            <td>${label}</td>
+            <td>${formatTime(from)}</td>
+            <td>${formatTime(to)}</td>
+            <td class="num">${formatDuration(between(from, to))}</td>
+          </tr>`,
+      ),
+    )}
+    ${b.flow ? html`<p class="muted">Flow in BullMQ: finalize ${b.flow.finalizeState}; ${b.flow.processed} children done, ${b.flow.unprocessed} pending, ${b.flow.ignored} failed.</p>` : ''}
+    <h2>Files (${d.entries.length})</h2>
+    ${d.jobsAvailable ? '' : html`<p class="muted">Job timings unavailable: Redis could not be read.</p>`}
+    ${
+      d.entries.length === 0
+        ? html`<p class="notice">No files recorded yet.</p>`
+        : dataTable(
+            [
+              'Entry',
+              'Outcome',
+              '#Score',
+              '#Length',
+              'Convert',
+              'Transcribe',
+              'Recorded',
+              'Transcript / reason',
+            ],
+            d.entries.map((e) => entryRow(e, b.unpackingAt)),
+          )
+    }`;
+}

@@ -1,0 +1,101 @@
+import crypto from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { createLogger } from '@audio/logger';
+import {
+  createRedisConnection,
+  decodeFailure,
+  MissingHandlerError,
+  PipelineError,
+  readRedisConfig,
+  stageJob,
+  StageWorkers,
+} from '../src/index.js';
+
+const hostId = 'stage-test';
+const batchId = '20250622-143052-a1b2c3';
+const logger = createLogger({ name: 'stage-workers-test', level: 'silent' });
+
+describe('StageWorkers', () => {
+  let connection: Redis;
+  const prefix = `{stage-${crypto.randomBytes(4).toString('hex')}}`;
+
+  beforeAll(() => {
+    connection = createRedisConnection(readRedisConfig(), 'worker');
+  });
+  afterAll(async () => {
+    const keys = await connection.keys(`${prefix}:*`);
+    if (keys.length) await connection.del(keys);
+    connection.disconnect();
+  });
+
+  it('refuses to start when a served stage has no handler, or a handler serves nothing', () => {
+    const options = { connection, prefix, hostId, logger };
+    expect(() => new StageWorkers(['unpack', 'convert'], {}, options)).toThrow(MissingHandlerError);
+    expect(() => new StageWorkers(['unpack'], {}, options)).toThrow(
+      'no handler for the stages this app serves: unpack (queue unpack)',
+    );
+    const handle = async () => undefined;
+    expect(() => new StageWorkers([], { convert: { handle, concurrency: 1 } }, options)).toThrow(
+      'handlers for stages it does not serve: convert (queue convert-stage-test)',
+    );
+  });
+
+  it('hands the handler parsed payloads and stores its failures as data', async () => {
+    const seen: string[] = [];
+    const workers = new StageWorkers(
+      ['convert'],
+      {
+        convert: {
+          concurrency: 2,
+          handle: async (payload) => {
+            seen.push(payload.entry);
+            if (payload.entry === 'bad.mp3')
+              throw new PipelineError('decode_error', 'no audio', { retryable: false });
+            return { ok: true };
+          },
+        },
+      },
+      { connection, prefix, hostId, logger },
+    );
+    const common = { batchId, transferredAt: '2025-06-22T14:30:52.000Z', sourcePath: 's', opusPath: 'o' };
+    const queue = new Queue('convert-stage-test', { connection, prefix });
+    try {
+      for (const [index, entry] of ['good.mp3', 'bad.mp3'].entries()) {
+        const job = stageJob(
+          'convert',
+          { ...common, index, entry },
+          { hostId, jobId: `${batchId}-${index}` },
+        );
+        await queue.add(job.name, job.data, job.opts);
+      }
+      // Data no schema accepts: refused before the handler, entry taken from what it carries.
+      await queue.add('convert', { entry: 'raw.mp3' }, { jobId: 'broken', attempts: 1 });
+      const deadline = Date.now() + 30_000;
+      while (((await queue.getJobCounts('failed')).failed ?? 0) < 2 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+
+      expect(workers.queueNames).toEqual(['convert-stage-test']);
+      expect(seen.sort()).toEqual(['bad.mp3', 'good.mp3']);
+      const bad = await queue.getJob(`${batchId}-1`);
+      expect(decodeFailure(bad?.failedReason)).toEqual({
+        code: 'decode_error',
+        stage: 'convert',
+        entry: 'bad.mp3',
+        message: 'no audio',
+        retryable: false,
+        attempts: 1,
+      });
+      const broken = await queue.getJob('broken');
+      expect(decodeFailure(broken?.failedReason)).toMatchObject({
+        code: 'invalid_payload',
+        entry: 'raw.mp3',
+        stage: 'convert',
+      });
+    } finally {
+      await workers.close();
+      await queue.close();
+    }
+  }, 60_000);
+});
