@@ -14,11 +14,17 @@ import {
   type SidecarRequest,
   type SidecarResultItem,
 } from './protocol.js';
-import { DEFAULTS, readSidecarEnv, SIDECAR_DIR, type SidecarBackend } from './sidecar-config.js';
+import {
+  defaultSidecarPython,
+  DEFAULTS,
+  readSidecarEnv,
+  SIDECAR_DIR,
+  type SidecarBackend,
+} from './sidecar-config.js';
 import { StderrTail } from './stderr-tail.js';
 
 export interface SidecarProcessOptions {
-  /** The Python interpreter; default `python3`. */
+  /** The Python interpreter; default: the project's venv (apps/gpu/sidecar/.venv) if made, else `python3`. */
   command?: string;
   /** Default `['-m', 'audio_sidecar']`. */
   args?: string[];
@@ -133,7 +139,7 @@ export class SidecarProcess extends EventEmitter<SidecarProcessEvents> {
   constructor(private readonly settings: SidecarProcessOptions = {}) {
     super();
     this.options = {
-      command: settings.command ?? DEFAULTS.command,
+      command: settings.command ?? defaultSidecarPython(),
       args: settings.args ?? [...DEFAULTS.args],
       cwd: settings.cwd ?? SIDECAR_DIR,
       readyTimeoutMs: settings.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs,
