@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from ..config import Settings
 from .base import Backend
@@ -13,8 +14,9 @@ def load_backend(settings: Settings, log: logging.Logger) -> Backend:
         from .fixture import FixtureBackend
 
         return FixtureBackend()
-    # Check the directories before importing torch: a typo should fail in a second, not a minute.
-    settings.check_model_dirs()
+    # Check the files before importing torch: a typo should fail in a second, not a minute.
+    settings.check_model_files()
+    settings.prepare_real_backends(os.environ)
     from .whisperx_cope import WhisperxCopeBackend
 
     return WhisperxCopeBackend(settings, log)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Sequence
 
 from ..config import Settings
-from ..errors import ItemError
+from ..errors import ConfigError, ItemError
 from ..policy import Policy
 from ..protocol import Item, failed_item, ok_item
 from .device import pick_device
@@ -25,6 +26,8 @@ class WhisperxCopeBackend:
         from .whisperx_transcriber import WhisperxTranscriber
 
         self.device = pick_device(settings.device)
+        if settings.device == "auto" and self.device == "cpu":
+            _refuse_big_model_on_cpu(settings)
         self._log = log
         self._transcriber = WhisperxTranscriber(settings, self.device, log)
         self._classifier = CopeClassifier(settings, self.device, log)
@@ -75,3 +78,18 @@ class WhisperxCopeBackend:
 
     def close(self) -> None:
         pass
+
+
+def _refuse_big_model_on_cpu(settings: Settings) -> None:
+    """auto found no GPU: a 9B model on the CPU would outlast the ready timeout (and the memory)."""
+    weights = sum(
+        f.stat().st_size
+        for directory in settings.cope_model_dirs()
+        for f in Path(directory).iterdir()
+        if f.suffix in (".safetensors", ".bin", ".pt") and f.is_file()
+    )
+    if weights > settings.cope_cpu_max_weight_bytes:
+        raise ConfigError(
+            f"SIDECAR_DEVICE=auto found no usable CUDA device, and CoPE-A's weights are {weights / 2**30:.1f} GiB: "
+            "too big to load and run on the CPU in time; fix the GPU, or set SIDECAR_DEVICE=cpu to run on the CPU anyway"
+        )
