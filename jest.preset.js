@@ -16,6 +16,9 @@ export function jestConfig(overrides = {}) {
     moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
     testEnvironmentOptions: { customExportConditions: ['development', 'node', 'node-addons'] },
     testMatch: ['<rootDir>/test/**/*.test.ts'],
+    // A deadline that only catches hangs: on a loaded, shared machine a test against real services may
+    // take many times its usual time, and that is not a failure.
+    testTimeout: 300_000,
     ...overrides,
   };
 }

@@ -5,5 +5,6 @@ export default jestConfig({
   globalSetup: '@audio/local-services/jest-global-setup',
   globalTeardown: '@audio/local-services/jest-global-teardown',
   maxWorkers: 1,
-  testTimeout: 240_000,
+  // Deadlines catch hangs only; the waits inside (support/wait.ts, batch-state.ts) give up first, with a message.
+  testTimeout: 600_000,
 });

@@ -10,6 +10,7 @@ import { createRedisConnection, readRedisConfig, transcribeQueueName } from '@au
 import {
   batchRowCounts,
   createPipelineTestEnv,
+  FAST_STALL_RECOVERY,
   spawnApp,
   startInProcessApps,
   waitFor,
@@ -104,7 +105,7 @@ describe('GPU worker processes', () => {
   });
 
   it('SIGKILL of the GPU process mid-batch, then a restart: the batch completes with no duplicate', async () => {
-    const first = await startGpu();
+    const first = await startGpu(FAST_STALL_RECOVERY);
     const archive = path.join(work, 'killed.tar');
     await makeManyFileArchive(archive, 120);
     const batchId = await apps.ingest(archive);
@@ -119,7 +120,7 @@ describe('GPU worker processes', () => {
     const doneAtKill = await t.db.prisma.audioFile.count({ where: { batchId } });
     expect(doneAtKill).toBeLessThan(120);
 
-    await startGpu();
+    await startGpu(FAST_STALL_RECOVERY);
     const batch = await waitForBatchDone(t.db, batchId);
     expect(batch).toMatchObject({ status: 'complete', succeededCount: 120, failedCount: 0 });
     expect(await batchRowCounts(t.db, batchId)).toEqual({

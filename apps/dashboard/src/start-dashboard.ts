@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { describeListenError } from '@audio/config';
 import { createDb, readDbConfig } from '@audio/db';
 import { createLogger, redactUrl, type Logger } from '@audio/logger';
 import { PipelineMetrics } from '@audio/metrics';
@@ -78,7 +79,7 @@ export async function startDashboard(options: StartDashboardOptions = {}): Promi
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
-    server.once('error', reject);
+    server.once('error', (error) => reject(describeListenError(error, 'DASHBOARD_PORT', config.port)));
   });
   const port = (server.address() as AddressInfo).port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;

@@ -58,7 +58,7 @@ describe('the dashboard in a browser', () => {
     await pipeline.waitForBatches([batchId], 240_000);
 
     dashboard = await startDashboard({ env, logger, port: 0 });
-    const db = createDb({ databaseUrl: database.databaseUrl, poolSize: 1, connectionTimeoutMs: 10_000 });
+    const db = createDb({ databaseUrl: database.databaseUrl, poolSize: 1, connectionTimeoutMs: 60_000 });
     try {
       await new UserAccounts(new ReviewerRepository(db)).create(
         REVIEWER.username,
@@ -92,7 +92,7 @@ describe('the dashboard in a browser', () => {
     await pipeline?.close();
     await database?.drop();
     if (work) fs.rmSync(work, { recursive: true, force: true });
-  }, 60_000);
+  });
 
   const shot = (name: string) =>
     page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
@@ -132,17 +132,17 @@ describe('the dashboard in a browser', () => {
   it('opens Bull Board with the host-affine queues of the pipeline host', async () => {
     await page.goto(`${dashboard!.url}/board`);
     const queue = `transcribe-${env.HOST_ID}`;
-    await page.getByText(queue).first().waitFor({ timeout: 30_000 });
-    await page.getByText('Loading').first().waitFor({ state: 'hidden', timeout: 30_000 });
+    await page.getByText(queue).first().waitFor({ timeout: 120_000 });
+    await page.getByText('Loading').first().waitFor({ state: 'hidden', timeout: 120_000 });
     await shot('05-board');
     // The corrupt MP3's transcribe job failed with the reason its convert child gave.
     await page.goto(`${dashboard!.url}/board/queue/${encodeURIComponent(queue)}?status=failed`);
-    await page.getByText('decode_error').first().waitFor({ timeout: 30_000 });
+    await page.getByText('decode_error').first().waitFor({ timeout: 120_000 });
     await shot('06-board-failed');
     await page.goto(
       `${dashboard!.url}/board/queue/${encodeURIComponent(`finalize-${env.HOST_ID}`)}?status=completed`,
     );
-    await page.getByText(`${batchId}-finalize`).first().waitFor({ timeout: 30_000 });
+    await page.getByText(`${batchId}-finalize`).first().waitFor({ timeout: 120_000 });
     await shot('07-board-finalize');
   });
 

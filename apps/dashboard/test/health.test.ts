@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { BatchRepository } from '@audio/db';
-import { findProgram, freePort, waitForPort } from '@audio/local-services';
+import { findProgram, freePort, STARTUP_DEADLINE_MS, waitForPort } from '@audio/local-services';
 import { HeartbeatPublisher } from '@audio/queues';
 import { runHealthCli, type HealthReport } from '../src/index.js';
 import { createTestDashboard, type TestDashboard } from './support/test-dashboard.js';
@@ -130,7 +130,7 @@ describe('with Redis stopped', () => {
         stdio: 'ignore',
       },
     );
-    await waitForPort(port, 10_000);
+    await waitForPort(port, STARTUP_DEADLINE_MS);
     dashboard = await createTestDashboard({ redisUrl: `redis://127.0.0.1:${port}` });
   });
 

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { describeListenError } from '@audio/config';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '@audio/logger';
 import { UploadRequestError, type PresignedUploads } from './presigned-uploads.js';
@@ -89,7 +90,7 @@ export async function startUploadApi(
   const app = createUploadApi(options);
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(options.port, options.host, (error?: Error) =>
-      error ? reject(error) : resolve(listening),
+      error ? reject(describeListenError(error, 'UPLOAD_API_PORT', options.port)) : resolve(listening),
     );
   });
   const { port } = server.address() as AddressInfo;

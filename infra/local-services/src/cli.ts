@@ -5,7 +5,19 @@ import fs from 'node:fs';
 import { Command } from 'commander';
 import './index.js';
 import { describeServices, ensureServices, killPids, type S3ServerKind } from './services.js';
-import { isAlive, readState, removeState, STATE_DIR, SUPERVISOR_LOG, writeState } from './state.js';
+import path from 'node:path';
+import pg from 'pg';
+import { configuredDatabaseUrl } from './postgres.js';
+import {
+  isAlive,
+  LOCAL_DATA_DIR,
+  readDevSession,
+  readState,
+  removeState,
+  STATE_DIR,
+  SUPERVISOR_LOG,
+  writeState,
+} from './state.js';
 
 const program = new Command('services').description(
   'Use the configured Redis, PostgreSQL and S3 when they answer; start local ones when they do not.',
@@ -19,7 +31,9 @@ program
   .action(async (opts: { s3?: S3ServerKind }) => {
     const running = readState();
     if (running) {
-      console.log(`already up (supervisor pid ${running.pid}):\n${describeServices(running.reports)}`);
+      console.log(
+        `already up (${running.owner ?? 'services up'}, pid ${running.pid}):\n${describeServices(running.reports)}`,
+      );
       return;
     }
     fs.mkdirSync(STATE_DIR, { recursive: true });
@@ -48,7 +62,8 @@ program
   .command('supervise', { hidden: true })
   .option(...s3Option)
   .action(async (opts: { s3?: S3ServerKind }) => {
-    const services = await ensureServices({ s3Server: opts.s3 });
+    // The services a developer keeps up between runs: S3 objects stay in .local-services/data.
+    const services = await ensureServices({ s3Server: opts.s3, s3DataDir: path.join(LOCAL_DATA_DIR, 's3') });
     const shutdown = async () => {
       removeState();
       await services.stop();
@@ -58,6 +73,8 @@ program
     process.on('SIGINT', () => void shutdown());
     writeState({
       pid: process.pid,
+      owner: 'services up',
+      ...(services.s3DataDir ? { s3DataDir: services.s3DataDir } : {}),
       env: services.env,
       reports: services.reports,
       pids: services.started.flatMap((s) => s.pids),
@@ -69,7 +86,7 @@ program
 
 program
   .command('down')
-  .description('stop what `services up` started')
+  .description('stop what `services up` (or a running `pnpm dev`) started')
   .action(async () => {
     const state = readState();
     if (!state) {
@@ -89,24 +106,66 @@ program
   .description('what is up, and where')
   .action(() => {
     const state = readState();
+    const dev = readDevSession();
     console.log(
       state
-        ? `up since ${state.startedAt} (supervisor pid ${state.pid}):\n${describeServices(state.reports)}`
+        ? `up since ${state.startedAt} (${state.owner ?? 'services up'}, pid ${state.pid}):\n${describeServices(state.reports)}`
         : 'nothing is up',
     );
+    if (dev)
+      console.log(
+        `pnpm dev is running (pid ${dev.pid}): \`eval "$(pnpm -s services env)"\` gives a shell its settings`,
+      );
+    if (state?.s3DataDir)
+      console.log(`S3 objects kept in ${state.s3DataDir} (\`pnpm services reset\` removes them)`);
   });
 
 program
   .command('env')
-  .description('print `export` lines for the services that are up')
+  .description(
+    'print `export` lines for the services that are up, or for the running `pnpm dev` (its database, queues, token, …)',
+  )
   .action(() => {
-    const state = readState();
-    if (!state) {
-      console.error('nothing is up: run `pnpm services up` first');
+    const env = readDevSession()?.env ?? readState()?.env;
+    if (!env) {
+      console.error('nothing is up: run `pnpm services up` or `pnpm dev` first');
       process.exitCode = 1;
       return;
     }
-    for (const [k, v] of Object.entries(state.env)) console.log(`export ${k}=${JSON.stringify(v)}`);
+    for (const [k, v] of Object.entries(env)) console.log(`export ${k}=${shellQuote(v)}`);
+  });
+
+program
+  .command('reset')
+  .description(
+    'delete the local data that `pnpm dev` and `services up` keep (S3 objects, dev credentials) and the database that goes with it',
+  )
+  .action(async () => {
+    const running = readState() ?? readDevSession();
+    if (running) {
+      console.error(
+        `services are up (pid ${running.pid}): stop them first (\`pnpm services down\` or Ctrl-C in pnpm dev)`,
+      );
+      process.exitCode = 1;
+      return;
+    }
+    const idFile = path.join(LOCAL_DATA_DIR, 's3', 'data-id');
+    const id = fs.existsSync(idFile) ? fs.readFileSync(idFile, 'utf8').trim() : undefined;
+    if (id && /^[0-9a-f]+$/.test(id)) {
+      const database = `audio_dev_${id}`;
+      const client = new pg.Client({ connectionString: configuredDatabaseUrl(process.env) });
+      try {
+        await client.connect();
+        await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+        console.log(`dropped database ${database}`);
+      } catch (error) {
+        console.error(`could not drop database ${database}: ${(error as Error).message} (drop it by hand)`);
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    }
+    fs.rmSync(LOCAL_DATA_DIR, { recursive: true, force: true });
+    console.log(`removed ${LOCAL_DATA_DIR}`);
   });
 
 program
@@ -132,5 +191,10 @@ program
     }
     process.exit(code);
   });
+
+/** POSIX single quotes: safe for any value in `eval "$(…)"`. */
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
 
 await program.parseAsync();

@@ -11,6 +11,16 @@ export {
   type Services,
   type S3ServerKind,
 } from './services.js';
-export { freePort, waitForPort } from './ports.js';
+export { freePort, waitForPort, STARTUP_DEADLINE_MS } from './ports.js';
 export { findProgram, requireProgram } from './system-packages.js';
-export { isAlive, readState } from './state.js';
+export {
+  isAlive,
+  readState,
+  writeState,
+  removeState,
+  readDevSession,
+  writeDevSession,
+  removeDevSession,
+  LOCAL_DATA_DIR,
+  type SupervisorState,
+} from './state.js';

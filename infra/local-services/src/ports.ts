@@ -1,5 +1,11 @@
 import net from 'node:net';
 
+/**
+ * How long a started server may take to answer. A deadline that only catches a server that will never
+ * come up: on a loaded shared machine, Swift's four Python servers can take tens of seconds.
+ */
+export const STARTUP_DEADLINE_MS = 180_000;
+
 /** Asks the kernel for a free loopback port. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

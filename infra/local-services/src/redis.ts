@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { Redis } from 'ioredis';
-import { freePort, waitForPort } from './ports.js';
+import { freePort, waitForPort, STARTUP_DEADLINE_MS } from './ports.js';
 import { requireProgram } from './system-packages.js';
 import type { StartedService } from './service.js';
 
@@ -62,7 +62,7 @@ export async function startRedis(dataDir: string, log: (line: string) => void): 
     '--logfile',
     path.join(dir, 'redis.log'),
   ]);
-  await waitForPort(port, 10_000);
+  await waitForPort(port, STARTUP_DEADLINE_MS);
   const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
   return { name: 'redis', url: `redis://127.0.0.1:${port}`, pids: [pid], detail: `redis-server pid ${pid}` };
 }

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { freePort, waitForPort } from './ports.js';
+import { freePort, waitForPort, STARTUP_DEADLINE_MS } from './ports.js';
 import { ensureBucket } from './s3.js';
 import type { StartedService } from './service.js';
 
@@ -12,10 +12,13 @@ export const S3RVER_CREDENTIALS = { accessKey: 'S3RVER', secretKey: 'S3RVER' };
  * `s3rver` (npm): a light S3 server for laptops without Debian's Swift. It has real gaps (no ListParts,
  * no signature checks): tests use Swift. It needs the legacy OpenSSL provider for ListObjectsV2 paging.
  */
-export async function startS3rver(dataDir: string, bucket: string): Promise<StartedService> {
+export async function startS3rver(
+  dir: string,
+  bucket: string,
+  options: { keepData?: boolean } = {},
+): Promise<StartedService> {
   const port = await freePort();
-  const dir = path.join(dataDir, 's3rver');
-  fs.rmSync(dir, { recursive: true, force: true });
+  if (!options.keepData) fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const bin = path.join(
     path.dirname(createRequire(import.meta.url).resolve('s3rver/package.json')),
@@ -37,7 +40,7 @@ export async function startS3rver(dataDir: string, bucket: string): Promise<Star
     }
   };
   try {
-    await waitForPort(port, 15_000);
+    await waitForPort(port, STARTUP_DEADLINE_MS);
     const endpoint = `http://127.0.0.1:${port}`;
     await ensureBucket({ endpoint, ...S3RVER_CREDENTIALS, bucket, region: 'us-east-1' });
     return {

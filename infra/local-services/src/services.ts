@@ -18,6 +18,11 @@ export interface EnsureOptions {
   s3Server?: S3ServerKind;
   /** Where started servers keep their data; default: a private folder under the temp directory. */
   dataDir?: string;
+  /**
+   * Where a started S3 server keeps its objects across runs (never removed here). Without it, a started
+   * S3 server's data lives and dies with `dataDir`.
+   */
+  s3DataDir?: string;
   log?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
 }
@@ -35,6 +40,8 @@ export interface Services {
   env: Record<string, string>;
   reports: ServiceReport[];
   started: StartedService[];
+  /** Set when this call started the S3 server on kept data (`s3DataDir`): its objects outlive the run. */
+  s3DataDir?: string;
   /** Stops what this call started; what was found running is left alone. */
   stop(): Promise<void>;
 }
@@ -55,6 +62,7 @@ export async function ensureServices(options: EnsureOptions = {}): Promise<Servi
   const started: StartedService[] = [];
   const reports: ServiceReport[] = [];
   const out: Record<string, string> = {};
+  let keptS3: string | undefined;
 
   const stop = async () => {
     for (const service of started.reverse()) await stopService(service);
@@ -104,8 +112,13 @@ export async function ensureServices(options: EnsureOptions = {}): Promise<Servi
       if (s3) log(`S3_ENDPOINT ${s3.endpoint} does not answer; starting a local S3 server instead`);
       const kind =
         options.s3Server ?? (env.LOCAL_SERVICES_S3 as S3ServerKind | undefined) ?? defaultS3Server();
+      const keepData = options.s3DataDir !== undefined;
+      const dir = options.s3DataDir ? path.join(options.s3DataDir, kind) : path.join(dataDir, kind);
       const service =
-        kind === 'swift' ? await startSwift(dataDir, bucket, log) : await startS3rver(dataDir, bucket);
+        kind === 'swift'
+          ? await startSwift(dir, bucket, log, { keepData })
+          : await startS3rver(dir, bucket, { keepData });
+      if (keepData) keptS3 = options.s3DataDir;
       started.push(service);
       const credentials = kind === 'swift' ? SWIFT_CREDENTIALS : S3RVER_CREDENTIALS;
       reports.push({
@@ -125,7 +138,7 @@ export async function ensureServices(options: EnsureOptions = {}): Promise<Servi
     await stop();
     throw error;
   }
-  return { env: out, reports, started, stop };
+  return { env: out, reports, started, ...(keptS3 ? { s3DataDir: keptS3 } : {}), stop };
 }
 
 function defaultS3Server(): S3ServerKind {

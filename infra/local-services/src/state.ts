@@ -2,19 +2,35 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ServiceReport } from './services.js';
 
-/** `pnpm services up` leaves a supervisor process running; this file says where it and its services are. */
+/**
+ * `pnpm services up` leaves a supervisor process running, and `pnpm dev` owns the services it started
+ * while it runs; this file says which process that is and where its services are.
+ */
 export interface SupervisorState {
   pid: number;
+  /** Which command holds the services (`services down` stops it). */
+  owner?: 'services up' | 'pnpm dev';
   env: Record<string, string>;
   reports: ServiceReport[];
   /** Processes of the started services, for `down` when the supervisor itself is gone. */
   pids: number[];
+  /** Where the started S3 server keeps its objects across runs, if it does. */
+  s3DataDir?: string;
   startedAt: string;
+}
+
+/** While `pnpm dev` runs: everything a second terminal needs (`pnpm services env` prints it). */
+export interface DevSession {
+  pid: number;
+  env: Record<string, string>;
 }
 
 export const STATE_DIR = path.resolve(import.meta.dirname, '../../../.local-services');
 export const STATE_FILE = path.join(STATE_DIR, 'state.json');
 export const SUPERVISOR_LOG = path.join(STATE_DIR, 'supervisor.log');
+export const DEV_SESSION_FILE = path.join(STATE_DIR, 'dev.json');
+/** Local data that outlives a run (`pnpm dev`, `pnpm services up`): kept S3 objects, dev credentials. */
+export const LOCAL_DATA_DIR = path.join(STATE_DIR, 'data');
 
 export function isAlive(pid: number): boolean {
   try {
@@ -25,25 +41,31 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** The running supervisor's state, or undefined (a stale file of a dead supervisor is removed). */
-export function readState(): SupervisorState | undefined {
-  let state: SupervisorState;
+/** A JSON file written by a process that must still be alive, or undefined (a stale file is removed). */
+function readLive<T extends { pid: number }>(file: string): T | undefined {
+  let state: T;
   try {
-    state = JSON.parse(fs.readFileSync(STATE_FILE, 'utf8')) as SupervisorState;
+    state = JSON.parse(fs.readFileSync(file, 'utf8')) as T;
   } catch {
     return undefined;
   }
   if (isAlive(state.pid)) return state;
-  fs.rmSync(STATE_FILE, { force: true });
+  fs.rmSync(file, { force: true });
   return undefined;
 }
 
-export function writeState(state: SupervisorState): void {
+function writeAtomically(file: string, value: unknown): void {
   fs.mkdirSync(STATE_DIR, { recursive: true });
-  fs.writeFileSync(`${STATE_FILE}.tmp`, JSON.stringify(state, null, 2));
-  fs.renameSync(`${STATE_FILE}.tmp`, STATE_FILE);
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(value, null, 2), { mode: 0o600 });
+  fs.renameSync(`${file}.tmp`, file);
 }
 
-export function removeState(): void {
-  fs.rmSync(STATE_FILE, { force: true });
-}
+/** The running supervisor's state, or undefined. */
+export const readState = () => readLive<SupervisorState>(STATE_FILE);
+export const writeState = (state: SupervisorState) => writeAtomically(STATE_FILE, state);
+export const removeState = () => fs.rmSync(STATE_FILE, { force: true });
+
+/** The running `pnpm dev`'s session, or undefined. */
+export const readDevSession = () => readLive<DevSession>(DEV_SESSION_FILE);
+export const writeDevSession = (session: DevSession) => writeAtomically(DEV_SESSION_FILE, session);
+export const removeDevSession = () => fs.rmSync(DEV_SESSION_FILE, { force: true });

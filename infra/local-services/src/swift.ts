@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { freePort, waitForPort } from './ports.js';
+import { freePort, waitForPort, STARTUP_DEADLINE_MS } from './ports.js';
 import { ensureBucket, type S3Settings } from './s3.js';
 import type { StartedService } from './service.js';
 import { requireProgram } from './system-packages.js';
@@ -92,13 +92,14 @@ function writeConfigs(
  * target, so tests meet its real checks and gaps (Content-MD5, 1000 parts, no conditional PUT).
  */
 export async function startSwift(
-  dataDir: string,
+  dir: string,
   bucket: string,
   log: (line: string) => void,
+  options: { keepData?: boolean } = {},
 ): Promise<StartedService> {
   await requireProgram('swift-proxy-server', log);
-  const dir = path.join(dataDir, 'swift');
-  fs.rmSync(dir, { recursive: true, force: true });
+  // Kept data: configs and rings are written anew (new ports), the objects under devices/ stay.
+  if (!options.keepData) fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const ports = {
     proxy: await freePort(),
@@ -141,10 +142,10 @@ export async function startSwift(
     }
   };
   try {
-    await Promise.all(Object.values(ports).map((port) => waitForPort(port, 20_000)));
+    await Promise.all(Object.values(ports).map((port) => waitForPort(port, STARTUP_DEADLINE_MS)));
     const endpoint = `http://127.0.0.1:${ports.proxy}`;
     const settings: S3Settings = { endpoint, ...SWIFT_CREDENTIALS, bucket, region: 'us-east-1' };
-    await retry(() => ensureBucket(settings), 10_000);
+    await retry(() => ensureBucket(settings), STARTUP_DEADLINE_MS);
     return { name: 's3', url: endpoint, pids, detail: `OpenStack Swift s3api, data ${dir}`, stop };
   } catch (error) {
     await stop();

@@ -51,3 +51,24 @@ export function runMain(main: () => Promise<unknown>): void {
     process.exit(1);
   });
 }
+
+/**
+ * A server's listen error as a configuration problem when the port is taken or not ours to bind: one
+ * line naming the variable, not a stack trace. Other errors pass through unchanged.
+ */
+export function describeListenError(error: unknown, variable: string, port: number): unknown {
+  const code = (error as { code?: string } | undefined)?.code;
+  if (code === 'EADDRINUSE') {
+    return new ConfigError(
+      variable,
+      `${variable} ${port} is already in use by another program; stop it or choose another port, e.g. ${variable}=${port + 1}`,
+    );
+  }
+  if (code === 'EACCES') {
+    return new ConfigError(
+      variable,
+      `${variable} ${port} needs privileges to bind; choose a port above 1023`,
+    );
+  }
+  return error;
+}

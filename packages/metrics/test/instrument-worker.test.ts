@@ -55,5 +55,5 @@ describe('PipelineMetrics.instrumentWorker', () => {
     expect(text).toContain('audio_job_duration_seconds_count{queue_kind="transcribe",outcome="retrying"} 1');
     expect(text).toContain('audio_job_duration_seconds_count{queue_kind="transcribe",outcome="failed"} 1');
     expect(text).toContain('audio_job_failures_total{queue_kind="transcribe",reason="decode_error"} 1');
-  }, 30_000);
+  });
 });

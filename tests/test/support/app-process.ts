@@ -43,7 +43,7 @@ export function spawnApp(
   return {
     child,
     logs,
-    waitForLog(match, timeoutMs = 60_000) {
+    waitForLog(match, timeoutMs = 180_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           const found = logs.find(match);

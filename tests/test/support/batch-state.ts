@@ -2,7 +2,7 @@ import type { Db } from '@audio/db';
 import { waitFor } from './wait.js';
 
 /** Waits until the batch is complete or failed, and returns its row. */
-export function waitForBatchDone(db: Db, batchId: string, timeoutMs = 180_000) {
+export function waitForBatchDone(db: Db, batchId: string, timeoutMs = 480_000) {
   return waitFor(
     `batch ${batchId} to finish`,
     async () => {

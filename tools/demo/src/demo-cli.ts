@@ -26,7 +26,7 @@ const program = new Command('demo')
     for (const archive of archives) {
       if (!fs.existsSync(archive)) throw new Error(`archive ${archive} does not exist`);
     }
-    const environment = await prepareDemoEnvironment({ log: say, privateQueues: true });
+    const environment = await prepareDemoEnvironment({ log: say, purpose: 'demo' });
     let pipeline: InProcessPipeline | undefined;
     let workDir: string | undefined;
     try {

@@ -118,11 +118,11 @@ describe('pnpm demo', () => {
     expect(prefix).toBeDefined();
     const foundRedis = /^redis\s+using\s+(\S+)/m.exec(result.stderr)?.[1];
     if (foundRedis) expect(await redisKeys(foundRedis, `${prefix!}:*`)).toEqual([]);
-  }, 400_000);
+  });
 
   it('exits non-zero, naming the input, when it cannot run', async () => {
     const result = await runDemoOnTestServices(['/nonexistent/archive.tar']);
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain('archive /nonexistent/archive.tar does not exist');
-  }, 60_000);
+  });
 });

@@ -53,14 +53,14 @@ export async function createTestDashboard(
     REDIS_URL: redisUrl,
     QUEUE_PREFIX: prefix,
     DATABASE_URL: database.databaseUrl,
-    HEALTH_CHECK_TIMEOUT: '5s',
+    HEALTH_CHECK_TIMEOUT: '30s', // healthy checks on a loaded machine must not time out
     ...options.env,
   };
   const config = readDashboardConfig(env);
-  const db = createDb({ databaseUrl: database.databaseUrl, poolSize: 4, connectionTimeoutMs: 10_000 });
+  const db = createDb({ databaseUrl: database.databaseUrl, poolSize: 4, connectionTimeoutMs: 60_000 });
   const redis = createRedisConnection({ url: redisUrl, prefix }, 'producer', 'dashboard-test');
   redis.on('error', () => undefined);
-  await waitForRedis(redis, 5_000);
+  await waitForRedis(redis, 120_000);
   const store = ObjectStore.fromConfig(readStorageConfig(env));
   const queues = new QueueRegistry(redis, prefix);
   const metrics = new PipelineMetrics({ processMetrics: false });

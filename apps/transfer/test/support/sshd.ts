@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { freePort, requireProgram, waitForPort } from '@audio/local-services';
+import { freePort, requireProgram, STARTUP_DEADLINE_MS, waitForPort } from '@audio/local-services';
 
 export interface TestSshd {
   host: string;
@@ -73,7 +73,7 @@ export async function startTestSshd(): Promise<TestSshd> {
   const exited = child.then((result) => result);
   try {
     await Promise.race([
-      waitForPort(port, 10_000),
+      waitForPort(port, STARTUP_DEADLINE_MS),
       exited.then(() => {
         throw new Error(`sshd exited during start: ${stderr.trim()}`);
       }),

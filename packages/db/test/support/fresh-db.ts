@@ -11,7 +11,7 @@ export interface FreshDb {
 /** A new database with the migrations applied, on the server the jest global setup provides. */
 export async function openFreshDb(poolSize = 5): Promise<FreshDb> {
   const testDb = await createTestDatabase();
-  const db = createDb({ databaseUrl: testDb.databaseUrl, poolSize, connectionTimeoutMs: 10_000 });
+  const db = createDb({ databaseUrl: testDb.databaseUrl, poolSize, connectionTimeoutMs: 60_000 });
   return {
     db,
     databaseUrl: testDb.databaseUrl,

@@ -124,7 +124,7 @@ export class FaultProxy extends EventEmitter<{ response: [ProxiedRequest] }> {
    * Resolves once every request so far is settled, e.g. after killing a client: a part whose body had
    * fully arrived is still stored by the server, and its answer shows up here a moment later.
    */
-  async idle(timeoutMs = 10_000): Promise<void> {
+  async idle(timeoutMs = 120_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.requests.every((r) => r.settled)) {
       if (Date.now() > deadline)
