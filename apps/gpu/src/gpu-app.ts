@@ -44,6 +44,7 @@ export async function startGpuApp(
   const processMetrics = await startProcessMetrics({ app: 'gpu', hostId, env });
   const { metrics } = processMetrics;
   const sidecar = SidecarProcess.fromEnv(env, {
+    maxInFlight: 1 + config.batchesAhead,
     logger: logger.child({ component: 'sidecar' }),
     onRequestComplete: (ms, items) => metrics.observeSidecarRequest(ms, items),
   });
@@ -58,7 +59,8 @@ export async function startGpuApp(
 
   const batcher = new JobBatcher<SidecarItem, SidecarResultItem>(
     { process: (items) => sidecar.process(items, policy) },
-    { maxBatch: config.batchSize, maxWaitMs: config.batchWaitMs },
+    // Batches leave while fewer than this are at the sidecar; the others gather the next batch.
+    { maxBatch: config.batchSize, maxWaitMs: config.batchWaitMs, maxInFlight: 1 + config.batchesAhead },
   );
   const transcribeWorker = createTranscribeWorker({
     hostId,
@@ -69,7 +71,8 @@ export async function startGpuApp(
     scratch,
     store,
     audioFiles: new AudioFileRepository(db),
-    concurrency: config.batchSize,
+    // Jobs for the batch being inferred and for the ones queued behind it.
+    concurrency: config.batchSize * (1 + config.batchesAhead),
     logger,
   });
   const finalize = createFinalizeWorker({

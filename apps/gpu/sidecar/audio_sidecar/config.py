@@ -47,6 +47,7 @@ class Settings:
     cope_attn_implementation: str
     cope_cpu_max_weight_bytes: int
     state_dir: Path
+    fixture_seconds_per_item: float  # simulated inference time of the fixture backend (benchmarks)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Settings":
@@ -105,6 +106,7 @@ class Settings:
             # load and score on the CPU (and its memory), so it is refused unless the CPU is asked for.
             cope_cpu_max_weight_bytes=_int(env, "COPE_CPU_MAX_WEIGHT_BYTES", 4 * 2**30, 0, 2**50),
             state_dir=Path(get("SIDECAR_STATE_DIR", _default_state_dir(env))),
+            fixture_seconds_per_item=_seconds(env, "FIXTURE_SECONDS_PER_ITEM"),
         )
 
     def check_model_files(self) -> None:
@@ -207,6 +209,19 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int, w
     if not low <= value <= high:
         reason = f" ({why})" if why else ""
         raise ConfigError(f"{name} is invalid ({raw!r}): must be between {low} and {high}{reason}")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 60.0:
+        raise ConfigError(f"{name} is invalid ({raw!r}): seconds between 0 and 60; example: {name}=0.05")
     return value
 
 

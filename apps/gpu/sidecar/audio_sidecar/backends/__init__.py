@@ -13,7 +13,7 @@ def load_backend(settings: Settings, log: logging.Logger) -> Backend:
     if settings.backend == "fixture":
         from .fixture import FixtureBackend
 
-        return FixtureBackend()
+        return FixtureBackend(seconds_per_item=settings.fixture_seconds_per_item)
     # Check the files before importing torch: a typo should fail in a second, not a minute.
     settings.check_model_files()
     settings.prepare_real_backends(os.environ)
