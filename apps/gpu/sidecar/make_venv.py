@@ -106,12 +106,15 @@ def installed(venv: Path) -> dict[str, str]:
 
 def verify(venv: Path, kind: str) -> None:
     """Every pinned package at its pinned version, and (gpu) nothing that the constraints do not pin."""
-    expected = pins(HERE / ("requirements-cpu.txt" if kind == "cpu" else "constraints-gpu.txt"))
+    if kind == "cpu":
+        expected = pins(HERE / "requirements-cpu.txt")
+    else:
+        expected = {**pins(HERE / "constraints-gpu.txt"), **pins(HERE / "requirements-gpu.txt")}
     found = installed(venv)
     wrong = [f"{n} {found.get(n, 'missing')} (pinned {v})" for n, v in expected.items() if found.get(n) != v and not _same_release(found.get(n), v)]
     if kind == "gpu":
         tools = {"pip", "setuptools", "wheel"}
-        wrong += [f"{n} {v} (not pinned in constraints-gpu.txt)" for n, v in found.items() if n not in expected and n not in tools]
+        wrong += [f"{n} {v} (not pinned in requirements-gpu.txt or constraints-gpu.txt)" for n, v in found.items() if n not in expected and n not in tools]
     if wrong:
         raise SystemExit(f"make_venv: {venv} does not match the pins: " + "; ".join(sorted(wrong)))
 
