@@ -65,7 +65,9 @@ class WhisperxTranscriber:
             self.align_model_name = f"wav2vec2:{settings.whisperx_align_dir.name}"
 
     def transcribe(self, path: str) -> Transcript:
-        audio = load_audio(path)
+        return self.transcribe_audio(load_audio(path), path)
+
+    def transcribe_audio(self, audio, path: str) -> Transcript:  # noqa: ANN001 - numpy array from load_audio
         duration = len(audio) / SAMPLE_RATE
         try:
             result = self._model.transcribe(audio, batch_size=self._batch_size)
