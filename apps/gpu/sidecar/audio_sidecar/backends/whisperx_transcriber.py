@@ -62,7 +62,7 @@ class WhisperxTranscriber:
                 model_name=str(settings.whisperx_align_dir),
                 model_cache_only=True,
             )
-            self.align_model_name = f"wav2vec2:{settings.whisperx_align_dir.name}"
+            self.align_model_name = f"wav2vec2:{settings.whisperx_align_dir.resolve().name}"
 
     def transcribe(self, path: str) -> Transcript:
         return self.transcribe_audio(load_audio(path), path)
