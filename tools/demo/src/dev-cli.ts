@@ -74,16 +74,24 @@ function portIsFree(port: number, host: string): Promise<boolean> {
   });
 }
 
-/**
- * The port of `variable`: as set when it is free (a set port that is taken stops dev with one line),
- * else the default, else a free one, said out loud.
- */
-async function choosePort(env: NodeJS.ProcessEnv, variable: string, fallback: number, host: string) {
-  const wanted = env[variable];
-  if (wanted) {
-    if (await portIsFree(Number(wanted), host)) return;
-    throw new Error(`${variable}=${wanted} is taken by another program; choose another port`);
+const PORTS = [
+  { variable: 'DASHBOARD_PORT', fallback: 3000, hostVariable: 'DASHBOARD_HOST' },
+  { variable: 'UPLOAD_API_PORT', fallback: 8090, hostVariable: 'UPLOAD_API_HOST' },
+] as const;
+
+/** A port the developer set that another program holds: stop before starting anything. */
+async function checkSetPorts(env: NodeJS.ProcessEnv): Promise<void> {
+  for (const { variable, hostVariable } of PORTS) {
+    const wanted = env[variable];
+    if (wanted && !(await portIsFree(Number(wanted), env[hostVariable] ?? '127.0.0.1'))) {
+      throw new Error(`${variable}=${wanted} is taken by another program; choose another port`);
+    }
   }
+}
+
+/** An unset port: the usual one when free, else a free one, said out loud. */
+async function choosePort(env: NodeJS.ProcessEnv, variable: string, fallback: number, host: string) {
+  if (env[variable]) return;
   if (await portIsFree(fallback, host)) {
     env[variable] = String(fallback);
     return;
@@ -113,6 +121,7 @@ async function main(): Promise<number> {
     say(`pnpm dev is already running (pid ${running.pid}); one at a time per checkout`);
     return 1;
   }
+  await checkSetPorts(process.env);
   const environment = await prepareDemoEnvironment({ log: say, purpose: 'dev' });
   const env = environment.env;
   let stopping = false;
@@ -132,8 +141,9 @@ async function main(): Promise<number> {
     env.DASHBOARD_ADMIN_PASSWORD ??= credentials.adminPassword;
     env.LOG_PRETTY ??= '1';
     const dashboardHost = env.DASHBOARD_HOST ?? '127.0.0.1';
-    await choosePort(env, 'DASHBOARD_PORT', 3000, dashboardHost);
-    await choosePort(env, 'UPLOAD_API_PORT', 8090, env.UPLOAD_API_HOST ?? '127.0.0.1');
+    for (const { variable, fallback, hostVariable } of PORTS) {
+      await choosePort(env, variable, fallback, env[hostVariable] ?? '127.0.0.1');
+    }
 
     // `pnpm services env|status|down` know these services and this session while dev runs.
     const services = environment.services;
