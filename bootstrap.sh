@@ -14,9 +14,9 @@ step_done() {
 }
 
 # What the demo and the tests run for real: ffmpeg/espeak-ng/lame for audio, redis-server, OpenStack
-# Swift (the production S3 API), sshd for SFTP tests, rclone for the storage benchmark, pytest for the
-# sidecar, chromium for the dashboard's browser test.
-apt_packages=(ffmpeg espeak-ng lame redis-server openssh-server rclone python3-pytest chromium
+# Swift (the production S3 API), sshd for SFTP tests, rclone for the storage benchmark, python3-venv for
+# the sidecar's venv (when python3 is Debian's), chromium for the dashboard's browser test.
+apt_packages=(ffmpeg espeak-ng lame redis-server openssh-server rclone python3-venv chromium
   swift swift-proxy swift-account swift-container swift-object)
 if command -v dpkg-query >/dev/null; then
   missing=()
@@ -48,6 +48,12 @@ step_done "pnpm"
 
 pnpm install --frozen-lockfile >&2
 step_done "pnpm install (with the Prisma client generated)"
+
+# The sidecar's Python venv (apps/gpu/sidecar/.venv): pytest and the real backends' CPU stack (torch
+# 2.13 CPU, WhisperX, CoPE-A's transformers + peft) for the tests on tiny models. Minutes the first
+# time; when the requirement files have not changed, nothing to do.
+python3 apps/gpu/sidecar/make_venv.py
+step_done "sidecar venv"
 
 if [ $# -gt 0 ]; then
   pnpm "$@" && status=0 || status=$?

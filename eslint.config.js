@@ -33,7 +33,14 @@ const noImport = (names, why) => ({
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/generated/**', '**/coverage/**', '**/.turbo/**'],
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/generated/**',
+      '**/coverage/**',
+      '**/.turbo/**',
+      '**/.venv*/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

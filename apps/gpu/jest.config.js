@@ -1,3 +1,4 @@
 import { jestConfig } from '../../jest.preset.js';
 
-export default jestConfig();
+// Only these folders: the sidecar's venv (sidecar/.venv) holds tens of thousands of files.
+export default jestConfig({ roots: ['<rootDir>/src', '<rootDir>/test', '<rootDir>/bench'] });

@@ -6,6 +6,12 @@ const gpuEnv = envConfig({
   /** Jobs taken at once, and so items per sidecar request. */
   batchSize: fromEnv('TRANSCRIBE_BATCH_SIZE', integerFromEnv(1, 512).default(16), '32'),
   batchWaitMs: fromEnv('TRANSCRIBE_BATCH_WAIT', durationFromEnv.default(25), '50ms'),
+  /**
+   * Batches queued at the sidecar behind the one it works on. With 1, the next batch is already
+   * written when one finishes, so the GPU never waits for the jobs of the last batch to write their
+   * rows and upload their Opus files, nor for BullMQ to hand out the next jobs.
+   */
+  batchesAhead: fromEnv('TRANSCRIBE_BATCHES_AHEAD', integerFromEnv(0, 8).default(1), '1'),
   finalizeConcurrency: fromEnv('FINALIZE_CONCURRENCY', integerFromEnv(1, 64).default(2), '2'),
   policyFile: fromEnv('POLICY_FILE', z.string().default(DEMO_POLICY_FILE), '/etc/audio-pipeline/policy.json'),
   deleteArchiveAfterComplete: fromEnv(

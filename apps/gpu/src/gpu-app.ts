@@ -34,13 +34,15 @@ async function gpuParts(
   const { hostId, logger, metrics, scratch, store } = context;
   const policy = await loadPolicy(config.policyFile);
   const sidecar = SidecarProcess.fromEnv(context.env, {
+    maxInFlight: 1 + config.batchesAhead,
     logger: logger.child({ component: 'sidecar' }),
     onRequestComplete: (ms, items) => metrics.observeSidecarRequest(ms, items),
   });
   const ready = await sidecar.start();
   const batcher = new JobBatcher<SidecarItem, SidecarResultItem>(
     { process: (items) => sidecar.process(items, policy) },
-    { maxBatch: config.batchSize, maxWaitMs: config.batchWaitMs },
+    // Batches leave while fewer than this are at the sidecar; the others gather the next batch.
+    { maxBatch: config.batchSize, maxWaitMs: config.batchWaitMs, maxInFlight: 1 + config.batchesAhead },
   );
   const transcribeDeps = { batcher, scratch, store, audioFiles: new AudioFileRepository(context.db) };
   const transcribeQueue = new Queue(transcribeQueueName(hostId), {
@@ -64,8 +66,8 @@ async function gpuParts(
     handlers: {
       transcribe: {
         handle: (payload, job) => transcribeFile(transcribeDeps, payload, job),
-        // Jobs taken at once, and so items per sidecar request.
-        concurrency: config.batchSize,
+        // Jobs for the batch being inferred and for the ones queued behind it.
+        concurrency: config.batchSize * (1 + config.batchesAhead),
       },
       finalize: {
         handle: (payload, job) => finalizeBatch(finalizeDeps, payload, job),

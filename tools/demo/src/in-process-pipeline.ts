@@ -25,6 +25,8 @@ export interface BatchSummary {
   failed: { entry: string; reason: string; stage: string; message: string }[];
   flagged: number;
   flaggedItems: { entry: string; text: string; score: number }[];
+  /** The models named by the batch's rows (`fixture` for the test double). */
+  models: { transcribe: string[]; classify: string[] };
   scratchCleaned: boolean;
   s3: { archive: string; processed: string[] };
 }
@@ -88,6 +90,15 @@ export class InProcessPipeline {
       include: { audioFile: { include: { transcript: true } } },
       orderBy: { audioFile: { originalFilename: 'asc' } },
     });
+    const inBatch = { audioFile: { batchId } };
+    const [transcribeModels, classifyModels] = await Promise.all([
+      this.db.prisma.transcript.findMany({ where: inBatch, distinct: ['model'], select: { model: true } }),
+      this.db.prisma.classification.findMany({
+        where: inBatch,
+        distinct: ['model'],
+        select: { model: true },
+      }),
+    ]);
     const scratchRoot = this.env.SCRATCH_ROOT ?? '/data/scratch';
     return {
       batchId,
@@ -108,6 +119,10 @@ export class InProcessPipeline {
         text: c.audioFile.transcript?.text ?? '',
         score: c.score,
       })),
+      models: {
+        transcribe: transcribeModels.map((t) => t.model).sort(),
+        classify: classifyModels.map((c) => c.model).sort(),
+      },
       scratchCleaned: !fs.existsSync(path.join(scratchRoot, batchId)),
       s3: {
         archive: batch.archiveKey,

@@ -10,7 +10,10 @@ export function formatSummary(batches: BatchSummary[], bucket: string): string {
       `  files ${b.files}: ${b.succeeded} succeeded, ${b.failed.length} failed, ${b.flagged} flagged`,
     );
     for (const f of b.failed) lines.push(`  ✗ ${f.entry}  [${f.stage}] ${f.reason}: ${f.message}`);
-    for (const f of b.flaggedItems) lines.push(`  ⚑ ${f.entry}  (score ${f.score.toFixed(2)}) "${f.text}"`);
+    for (const f of b.flaggedItems)
+      lines.push(`  ⚑ ${f.entry}  (score ${f.score.toFixed(2)}) "${shorten(f.text, 100)}"`);
+    const models = [...new Set([...b.models.transcribe, ...b.models.classify])];
+    if (models.length > 0) lines.push(`  models ${models.join(', ')}`);
     lines.push(`  S3 s3://${bucket}/${b.s3.archive}; ${b.s3.processed.length} Opus object(s)`);
     const folders = [...new Set(b.s3.processed.map((k) => k.slice(0, k.lastIndexOf('/') + 1)))];
     for (const folder of folders) lines.push(`     s3://${bucket}/${folder}…`);
@@ -32,8 +35,13 @@ export function summaryJson(batches: BatchSummary[]): string {
       succeeded: b.succeeded,
       failed: b.failed.map((f) => ({ entry: f.entry, reason: f.reason, stage: f.stage, message: f.message })),
       flagged: b.flagged,
+      models: b.models,
       scratchCleaned: b.scratchCleaned,
       s3: b.s3,
     })),
   });
+}
+
+function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

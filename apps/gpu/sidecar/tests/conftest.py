@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,9 @@ DEMO_POLICY = SIDECAR_DIR.parent / "policies" / "demo-policy.json"
 sys.path.insert(0, str(SIDECAR_DIR))
 
 from audio_sidecar.protocol import PolicyRef  # noqa: E402
+
+# Where the tiny-model tests run: cpu in CI; `pnpm gpu:check` sets cuda on a GPU host.
+TEST_DEVICE = os.environ.get("SIDECAR_TEST_DEVICE", "cpu")
 
 
 def _require(program: str) -> str:
@@ -87,3 +91,21 @@ def demo_policy_ref() -> PolicyRef:
 def demo_policy_wire(demo_policy_ref: PolicyRef) -> dict:
     ref = demo_policy_ref
     return {"id": ref.id, "version": ref.version, "sha256": ref.sha256, "document": ref.document}
+
+
+@pytest.fixture(scope="session")
+def tiny_models_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``pnpm models:tiny``'s output: random-weight WhisperX and CoPE-A models in the MODELS_ROOT layout."""
+    from tiny_models import make_tiny_models
+
+    root = tmp_path_factory.mktemp("tiny-models")
+    make_tiny_models(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def corrupt_mp3(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MP3 frame header followed by garbage: ffmpeg recognises nothing it can decode."""
+    path = tmp_path_factory.mktemp("corrupt") / "broken.mp3"
+    path.write_bytes(b"\xff\xfb\x90\x00" + bytes(range(256)) * 40)
+    return path

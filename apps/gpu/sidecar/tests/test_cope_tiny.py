@@ -1,8 +1,9 @@
 """The CoPE-A code path on a tiny random-weight Gemma-2 with a random LoRA.
 
-Needs torch, transformers and peft (GPU hosts have them; CI and dev machines do not, and skip
-this file). It checks loading (base + adapter, and merged weights), scoring, window splitting of
-long transcripts, and that left-padded batches score a prompt as it scores alone.
+Runs in CI on the CPU (torch 2.13 CPU, transformers, peft from the project's venv) and on CUDA under
+`pnpm gpu:check`. It checks loading (base + adapter, and merged weights), eager attention, scoring,
+window splitting of long transcripts, and that left-padded batches score a prompt as it scores alone.
+A word-level tokenizer keeps the window arithmetic readable.
 """
 
 from __future__ import annotations
@@ -10,19 +11,17 @@ from __future__ import annotations
 import logging
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("transformers")
-pytest.importorskip("peft")
-pytest.importorskip("tokenizers")
+from audio_sidecar.backends.cope_classifier import CopeClassifier
+from audio_sidecar.backends.cope_prompt import Verdict, build_prompt, render_policy, split_content
+from audio_sidecar.config import Settings
+from audio_sidecar.errors import ConfigError
+from audio_sidecar.policy import PolicyCache
+from audio_sidecar.protocol import PolicyRef
+from conftest import TEST_DEVICE
 
-from audio_sidecar.backends.cope_classifier import CopeClassifier  # noqa: E402
-from audio_sidecar.backends.cope_prompt import Verdict, build_prompt, render_policy, split_content  # noqa: E402
-from audio_sidecar.config import Settings  # noqa: E402
-from audio_sidecar.policy import PolicyCache  # noqa: E402
-from audio_sidecar.protocol import PolicyRef  # noqa: E402
-
-DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+DEVICE = TEST_DEVICE
 # bf16 on the GPU: batch composition changes the rounding a little.
 TOLERANCE = 2e-2 if DEVICE == "cuda" else 1e-4
 
@@ -92,7 +91,7 @@ def models_root(tmp_path_factory):
     return root
 
 
-def settings(root, merged: bool) -> Settings:
+def settings(root, merged: bool, **env: str) -> Settings:
     return Settings.from_env(
         {
             "MODELS_ROOT": str(root),
@@ -103,6 +102,7 @@ def settings(root, merged: bool) -> Settings:
             "COPE_MAX_TOKENS": "256",
             "COPE_CHUNK_OVERLAP_TOKENS": "8",
             "COPE_BATCH_SIZE": "4",
+            **env,
         }
     )
 
@@ -153,3 +153,36 @@ def test_merged_weights_score_like_base_plus_adapter(models_root, classifier) ->
     texts = ["we will attack the station at noon", "the weather is lovely today"]
     for a, b in zip(classifier.classify(texts, POLICY), merged.classify(texts, POLICY)):
         assert b.score == pytest.approx(a.score, abs=TOLERANCE)
+
+
+def test_gemma_2_runs_with_eager_attention(classifier) -> None:
+    # The sdpa path drops Gemma-2's attention-logit soft-capping.
+    assert classifier._model.config._attn_implementation == "eager"
+
+
+def test_the_score_is_p_of_1_against_0_and_flags_above_one_half(classifier) -> None:
+    text = "we will attack the station at noon"
+    tokenizer = classifier._tokenizer
+    encoded = tokenizer(build_prompt(render_policy(POLICY), text), return_tensors="pt").to(classifier._model.device)
+    with torch.inference_mode():
+        logits = classifier._model(input_ids=encoded["input_ids"], attention_mask=encoded["attention_mask"]).logits[0, -1].float()
+    zero, one = logits[classifier._zero_id].item(), logits[classifier._one_id].item()
+    expected = torch.softmax(torch.tensor([zero, one]), dim=0)[1].item()
+    [verdict] = classifier.classify([text], POLICY)
+    assert verdict.score == pytest.approx(expected, abs=TOLERANCE)
+    assert verdict.flagged == (verdict.score > 0.5)
+    # Not P("1") over the whole vocabulary, which a random model spreads thin.
+    assert verdict.score != pytest.approx(torch.softmax(logits, dim=0)[classifier._one_id].item(), abs=1e-3)
+
+
+def test_the_window_is_the_models_own_when_the_setting_is_larger(models_root) -> None:
+    wide = CopeClassifier(settings(models_root, merged=False, COPE_MAX_TOKENS="8192"), DEVICE, logging.getLogger("test"))
+    assert wide._max_tokens == 1024  # the tiny model's max_position_embeddings
+    text = " ".join(WORDS[i % len(WORDS)] for i in range(3000))
+    [verdict] = wide.classify([text], POLICY)  # windows of at most 1024 tokens, not 8192
+    assert 0.0 <= verdict.score <= 1.0
+
+
+def test_cope_max_tokens_cannot_exceed_gemma_2s_window() -> None:
+    with pytest.raises(ConfigError, match=r"COPE_MAX_TOKENS is invalid \('16384'\): must be between 256 and 8192"):
+        Settings.from_env({"COPE_MAX_TOKENS": "16384"})

@@ -66,3 +66,21 @@ def test_a_policy_without_flag_words_is_a_classify_error(audio, demo_policy_ref)
     assert result["ok"] is False
     assert result["error"]["code"] == "classify_error"
     assert "flagWords" in result["error"]["message"]
+
+
+def test_simulated_inference_takes_its_time_per_item(audio, demo_policy_ref) -> None:
+    slept: list[float] = []
+    path = str(audio.opus("fx-sleep.opus", "hello"))
+    backend = FixtureBackend(seconds_per_item=0.25, sleep=slept.append)
+    results = backend.process([Item(f"k{i}", path) for i in range(4)], PolicyCache().get(demo_policy_ref))
+    assert slept == [1.0] and all(r["ok"] for r in results)
+
+
+def test_fixture_seconds_per_item_is_read_and_checked() -> None:
+    from audio_sidecar.config import Settings
+    from audio_sidecar.errors import ConfigError
+
+    assert Settings.from_env({"FIXTURE_SECONDS_PER_ITEM": "0.05"}).fixture_seconds_per_item == 0.05
+    assert Settings.from_env({}).fixture_seconds_per_item == 0.0
+    with pytest.raises(ConfigError, match="FIXTURE_SECONDS_PER_ITEM is invalid"):
+        Settings.from_env({"FIXTURE_SECONDS_PER_ITEM": "soon"})

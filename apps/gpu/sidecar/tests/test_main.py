@@ -51,6 +51,16 @@ def test_fixture_sidecar_serves_until_stdin_closes(audio, demo_policy_wire) -> N
     assert any(entry["msg"] == "sidecar ready" and entry["level"] == "info" for entry in logs)
 
 
+def test_the_fixture_backend_needs_only_the_standard_library(audio, demo_policy_wire) -> None:
+    # -S: no site-packages at all, as with a bare python3 that has nothing installed.
+    path = str(audio.opus("stdlib.opus", "a quiet afternoon"))
+    request = {"id": "r", "op": "process", "items": [{"key": "a", "path": path}], "policy": demo_policy_wire}
+    completed = run_sidecar(["-S", "-m", "audio_sidecar"], (json.dumps(request) + "\n").encode(), SIDECAR_BACKEND="fixture")
+    assert completed.returncode == 0, completed.stderr
+    replies = [json.loads(line) for line in completed.stdout.splitlines()]
+    assert replies[1]["items"][0]["transcript"]["text"] == "a quiet afternoon"
+
+
 def test_missing_model_dirs_exit_78_naming_them(tmp_path: Path) -> None:
     completed = run_sidecar(["-m", "audio_sidecar"], b"", SIDECAR_BACKEND="whisperx-cope", MODELS_ROOT=str(tmp_path))
     assert completed.returncode == 78

@@ -17,6 +17,8 @@ export {
 } from './policy.js';
 export {
   SIDECAR_DIR,
+  SIDECAR_VENV_PYTHON,
+  defaultSidecarPython,
   SIDECAR_BACKENDS,
   sidecarEnvSchema,
   readSidecarEnv,

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { durationFromEnv, envVar, integerFromEnv, readEnv } from '@audio/config';
@@ -5,11 +7,21 @@ import { durationFromEnv, envVar, integerFromEnv, readEnv } from '@audio/config'
 /** The Python package's directory (apps/gpu/sidecar), the same from src/ and from dist/. */
 export const SIDECAR_DIR = fileURLToPath(new URL('../../sidecar', import.meta.url));
 
+/** The venv the project makes (`apps/gpu/sidecar/make_venv.py`, run by bootstrap.sh and `pnpm test`). */
+export const SIDECAR_VENV_PYTHON = path.join(SIDECAR_DIR, '.venv', 'bin', 'python');
+
+/**
+ * The interpreter when SIDECAR_PYTHON is unset: the project's venv when it exists (it holds the real
+ * backends' packages and pytest), else `python3` from PATH, which is enough for the fixture backend.
+ */
+export function defaultSidecarPython(): string {
+  return fs.existsSync(SIDECAR_VENV_PYTHON) ? SIDECAR_VENV_PYTHON : 'python3';
+}
+
 export const SIDECAR_BACKENDS = ['whisperx-cope', 'fixture'] as const;
 export type SidecarBackend = (typeof SIDECAR_BACKENDS)[number];
 
 export const DEFAULTS = {
-  command: 'python3',
   args: ['-m', 'audio_sidecar'],
   readyTimeoutMs: 300_000,
   // A batch of long recordings through WhisperX and CoPE-A can take minutes on a busy GPU.
@@ -23,7 +35,7 @@ export const DEFAULTS = {
 } as const;
 
 export const sidecarEnvSchema = z.object({
-  SIDECAR_PYTHON: envVar(z.string().min(1).default(DEFAULTS.command), '/opt/venv/bin/python3'),
+  SIDECAR_PYTHON: envVar(z.string().min(1).optional(), '/opt/audio-pipeline/sidecar-venv/bin/python'),
   SIDECAR_BACKEND: envVar(z.enum(SIDECAR_BACKENDS).default('whisperx-cope'), 'fixture'),
   MODELS_ROOT: envVar(z.string().min(1).default('/data/models'), '/data/models'),
   SIDECAR_READY_TIMEOUT: envVar(durationFromEnv.default(DEFAULTS.readyTimeoutMs), '300s'),

@@ -14,11 +14,17 @@ import {
   type SidecarRequest,
   type SidecarResultItem,
 } from './protocol.js';
-import { DEFAULTS, readSidecarEnv, SIDECAR_DIR, type SidecarBackend } from './sidecar-config.js';
+import {
+  defaultSidecarPython,
+  DEFAULTS,
+  readSidecarEnv,
+  SIDECAR_DIR,
+  type SidecarBackend,
+} from './sidecar-config.js';
 import { StderrTail } from './stderr-tail.js';
 
 export interface SidecarProcessOptions {
-  /** The Python interpreter; default `python3`. */
+  /** The Python interpreter; default: the project's venv (apps/gpu/sidecar/.venv) if made, else `python3`. */
   command?: string;
   /** Default `['-m', 'audio_sidecar']`. */
   args?: string[];
@@ -68,6 +74,10 @@ export interface SidecarExitEvent {
 
 export interface SidecarProcessEvents {
   ready: [ReadyInfo];
+  /** A request was written with none unanswered: the sidecar works from now on. */
+  busy: [];
+  /** The last unanswered request was answered (or the process went away). */
+  idle: [];
   restart: [SidecarRestartEvent];
   exit: [SidecarExitEvent];
   unavailable: [SidecarUnavailableError];
@@ -129,11 +139,13 @@ export class SidecarProcess extends EventEmitter<SidecarProcessEvents> {
   private unavailableError: SidecarUnavailableError | undefined;
   private stopping: Promise<void> | undefined;
   private requestCounter = 0;
+  private busySince: number | undefined;
+  private busyTotalMs = 0;
 
   constructor(private readonly settings: SidecarProcessOptions = {}) {
     super();
     this.options = {
-      command: settings.command ?? DEFAULTS.command,
+      command: settings.command ?? defaultSidecarPython(),
       args: settings.args ?? [...DEFAULTS.args],
       cwd: settings.cwd ?? SIDECAR_DIR,
       readyTimeoutMs: settings.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs,
@@ -190,6 +202,14 @@ export class SidecarProcess extends EventEmitter<SidecarProcessEvents> {
   /** The running sidecar's process id, if one is running. */
   get pid(): number | undefined {
     return this.child?.gone ? undefined : this.child?.process.pid;
+  }
+
+  /**
+   * How long, in all, the sidecar has had a request to work on (one unanswered request or more):
+   * the GPU's busy time, from which `pnpm bench:gpu` computes the duty cycle.
+   */
+  get busyMs(): number {
+    return this.busyTotalMs + (this.busySince === undefined ? 0 : performance.now() - this.busySince);
   }
 
   /** The last ready message: backend, models, device. */
@@ -284,7 +304,10 @@ export class SidecarProcess extends EventEmitter<SidecarProcessEvents> {
           : { id: request.id, op: 'ping' };
       this.inFlight.push(request);
       child.process.stdin.write(`${JSON.stringify(wire)}\n`);
-      if (this.inFlight.length === 1) this.armRequestTimer(child);
+      if (this.inFlight.length === 1) {
+        this.armRequestTimer(child);
+        this.markBusy(true);
+      }
     }
   }
 
@@ -330,6 +353,7 @@ export class SidecarProcess extends EventEmitter<SidecarProcessEvents> {
     }
     this.inFlight.splice(index, 1);
     if (index === 0) this.armRequestTimer(child);
+    if (this.inFlight.length === 0) this.markBusy(false);
     if (value instanceof Error) {
       request.reject(value);
     } else {
@@ -337,6 +361,18 @@ export class SidecarProcess extends EventEmitter<SidecarProcessEvents> {
       if (request.op === 'process') this.reportLatency(request);
     }
     this.pump();
+  }
+
+  private markBusy(busy: boolean): void {
+    if (busy === (this.busySince !== undefined)) return;
+    if (busy) {
+      this.busySince = performance.now();
+      this.emit('busy');
+    } else {
+      this.busyTotalMs += performance.now() - this.busySince!;
+      this.busySince = undefined;
+      this.emit('idle');
+    }
   }
 
   private reportLatency(request: PendingRequest): void {
@@ -444,6 +480,7 @@ export class SidecarProcess extends EventEmitter<SidecarProcessEvents> {
     const crashes = this.crashes.record();
     // The sidecar answers in order, so the oldest request in flight is the one it was working on.
     const interrupted = this.inFlight.splice(0);
+    this.markBusy(false);
     const retry: PendingRequest[] = [];
     interrupted.forEach((request, index) => {
       if (index === 0) request.attempts += 1;
@@ -485,6 +522,7 @@ export class SidecarProcess extends EventEmitter<SidecarProcessEvents> {
     this.unavailableError = error;
     this.child = undefined;
     for (const request of [...this.inFlight.splice(0), ...this.waiting.splice(0)]) request.reject(error);
+    this.markBusy(false);
     for (const waiter of this.readyWaiters.splice(0)) waiter.reject(error);
     this.logger.error({ reason }, 'sidecar unavailable');
     this.emit('unavailable', error);
@@ -518,6 +556,7 @@ export class SidecarProcess extends EventEmitter<SidecarProcessEvents> {
     clearTimeout(this.requestTimer);
     this.requestTimer = undefined;
     for (const request of this.inFlight.splice(0)) request.reject(stopped());
+    this.markBusy(false);
     this.child = undefined;
     this.currentState = 'stopped';
   }

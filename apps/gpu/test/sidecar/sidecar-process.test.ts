@@ -71,6 +71,10 @@ async function faultySidecar(options: SidecarProcessOptions = {}, env: Record<st
   return { ...made, stateDir };
 }
 
+function items(batch: number, count: number) {
+  return Array.from({ length: count }, (_, i) => ({ key: `b${batch}-${i}`, path: calm }));
+}
+
 /** Polls until the condition holds; the deadline only catches a hang (a loaded machine is slow, not broken). */
 async function waitFor(condition: () => boolean, what: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -124,6 +128,26 @@ describe('SidecarProcess with the real Python sidecar', () => {
     expect(first.ok && first.transcript.text).toBe('we will attack the station at noon');
     expect(latencies).toEqual(Array(10).fill(100));
     expect(restarts).toHaveLength(0);
+  });
+
+  it('counts as busy while requests are unanswered: back-to-back requests make one busy stretch', async () => {
+    const { sidecar: s } = sidecar({ env: { ...process.env, FIXTURE_SECONDS_PER_ITEM: '0.02' } });
+    await s.start();
+    const events: string[] = [];
+    s.on('busy', () => events.push('busy'));
+    s.on('idle', () => events.push('idle'));
+    expect(s.busyMs).toBe(0);
+    const started = performance.now();
+    // Three requests of 5 items (0.1 s simulated inference each); two are written ahead.
+    await Promise.all([0, 1, 2].map((b) => s.process(items(b, 5), policy)));
+    const elapsed = performance.now() - started;
+    expect(events).toEqual(['busy', 'idle']);
+    expect(s.busyMs).toBeGreaterThanOrEqual(3 * 5 * 20); // the sidecar slept that long, at least
+    expect(s.busyMs).toBeLessThanOrEqual(elapsed);
+    const busyAfter = s.busyMs;
+    expect(await s.ping()).toBeGreaterThanOrEqual(0);
+    expect(events).toEqual(['busy', 'idle', 'busy', 'idle']);
+    expect(s.busyMs).toBeGreaterThan(busyAfter);
   });
 
   it('returns per-item failures as results', async () => {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from ..config import Settings
 from .base import Backend
@@ -12,9 +13,10 @@ def load_backend(settings: Settings, log: logging.Logger) -> Backend:
     if settings.backend == "fixture":
         from .fixture import FixtureBackend
 
-        return FixtureBackend()
-    # Check the directories before importing torch: a typo should fail in a second, not a minute.
-    settings.check_model_dirs()
+        return FixtureBackend(seconds_per_item=settings.fixture_seconds_per_item)
+    # Check the files before importing torch: a typo should fail in a second, not a minute.
+    settings.check_model_files()
+    settings.prepare_real_backends(os.environ)
     from .whisperx_cope import WhisperxCopeBackend
 
     return WhisperxCopeBackend(settings, log)

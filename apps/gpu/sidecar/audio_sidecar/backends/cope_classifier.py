@@ -2,8 +2,10 @@
 
 Loaded from local directories only: merged weights (COPE_MERGED_DIR) when present, else the
 Gemma-2-9B base (COPE_BASE_DIR) with the CoPE-A LoRA adapter (COPE_ADAPTER_DIR) applied by
-peft and merged in memory. The score is the softmax probability of the token "1" at the first
-generated position, which one forward pass gives without running ``generate``. Importing this
+peft and merged in memory. The score is the probability of "1" against "0" at the first
+generated position (the softmax over those two logits: CoPE-A answers with one of them), which one
+forward pass gives without running ``generate``; flagged when it is above 0.5. Gemma-2 runs with
+eager attention: transformers' sdpa path drops its attention-logit soft-capping. Importing this
 module imports torch: only the ``whisperx-cope`` backend does, and only when selected.
 """
 
@@ -31,12 +33,13 @@ class CopeClassifier:
         self._settings = settings
         self._device = device
         self._log = log
+        # Named by the resolved directories: links to versioned model sets name the versions.
         if settings.cope_merged_dir.is_dir():
             model_dir, adapter_dir = settings.cope_merged_dir, None
-            self.model_name = f"cope-a:{settings.cope_merged_dir.name}"
+            self.model_name = f"cope-a:{settings.cope_merged_dir.resolve().name}"
         else:
             model_dir, adapter_dir = settings.cope_base_dir, settings.cope_adapter_dir
-            self.model_name = f"cope-a:{settings.cope_adapter_dir.name}+{settings.cope_base_dir.name}"
+            self.model_name = f"cope-a:{adapter_dir.resolve().name}+{model_dir.resolve().name}"
         tokenizer_dir = adapter_dir if adapter_dir and _has_tokenizer(adapter_dir) else model_dir
         self._tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir), local_files_only=True)
         # Left padding: in a batch, every prompt's last token sits at position -1.
@@ -49,8 +52,7 @@ class CopeClassifier:
         load_kwargs: dict = {dtype_argument: dtype, "local_files_only": True}
         if device == "cuda":
             load_kwargs["device_map"] = device  # straight to the GPU, no full copy in host memory
-        if settings.cope_attn_implementation:
-            load_kwargs["attn_implementation"] = settings.cope_attn_implementation
+        load_kwargs["attn_implementation"] = settings.cope_attn_implementation
         log.info("loading CoPE-A", extra={"model": str(model_dir), "adapter": str(adapter_dir), "device": device})
         model = AutoModelForCausalLM.from_pretrained(str(model_dir), **load_kwargs)
         if adapter_dir is not None:
@@ -62,6 +64,9 @@ class CopeClassifier:
             model = model.to(device)
         model.eval()
         self._model = model
+        # The prompt, policy and content must fit the model's window (8,192 tokens for Gemma-2).
+        window = getattr(model.config, "max_position_embeddings", None) or settings.cope_max_tokens
+        self._max_tokens = min(settings.cope_max_tokens, window)
         self._one_id = self._single_token_id("1")
         self._zero_id = self._single_token_id("0")
         # Only the last position's logits are needed; the full [batch, length, 256k] tensor of an
@@ -92,7 +97,7 @@ class CopeClassifier:
                     policy_text,
                     lambda s: self._tokenizer.encode(s, add_special_tokens=False),
                     lambda ids: self._tokenizer.decode(ids),
-                    self._settings.cope_max_tokens,
+                    self._max_tokens,
                     self._settings.cope_chunk_overlap_tokens,
                 )
             except ValueError as error:  # the policy alone fills the window
@@ -143,11 +148,11 @@ class CopeClassifier:
         logits = self._model(
             input_ids=encoded["input_ids"], attention_mask=encoded["attention_mask"], **kwargs
         ).logits[:, -1, :].float()
-        probabilities = torch.softmax(logits, dim=-1)
-        ones = probabilities[:, self._one_id].tolist()
-        zeros = probabilities[:, self._zero_id].tolist()
-        # The model's answer is whichever of "1" and "0" it would generate; the score is P("1").
-        return [Verdict(flagged=one > zero, score=min(1.0, max(0.0, one))) for one, zero in zip(ones, zeros)]
+        # P("1") among the two answers CoPE-A gives, not among all 256k tokens: a prompt where the
+        # model spreads mass over other tokens still gets a score that reads as "how sure of yes".
+        answers = logits[:, [self._zero_id, self._one_id]]
+        scores = torch.softmax(answers, dim=-1)[:, 1].tolist()
+        return [Verdict(flagged=score > 0.5, score=min(1.0, max(0.0, score))) for score in scores]
 
 
 def _has_tokenizer(directory: Path) -> bool:

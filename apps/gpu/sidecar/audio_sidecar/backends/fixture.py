@@ -3,11 +3,14 @@
 Its contract (from the pipeline issue): the transcript is the audio's ``title`` tag, language
 ``en``; the item is flagged when the text holds a word of the policy's ``fixture.flagWords``.
 Every result names ``fixture`` as its model, so nothing it produces can pass for a real result.
+``FIXTURE_SECONDS_PER_ITEM`` makes each request take that long per item, as inference would: the
+GPU benchmark (`pnpm bench:gpu`) measures how busy the pipeline keeps the sidecar with it.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+import time
+from typing import Callable, Sequence
 
 from ..errors import ItemError
 from ..media import read_media_info
@@ -21,10 +24,16 @@ class FixtureBackend:
     name = "fixture"
     device = "cpu"
 
+    def __init__(self, seconds_per_item: float = 0.0, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._seconds_per_item = seconds_per_item
+        self._sleep = sleep
+
     def models(self) -> dict[str, str]:
         return {"transcribe": MODEL_NAME, "classify": MODEL_NAME}
 
     def process(self, items: Sequence[Item], policy: Policy) -> list[dict]:
+        if self._seconds_per_item > 0:
+            self._sleep(self._seconds_per_item * len(items))  # simulated inference
         pattern = policy.derived.get(self.name)
         if pattern is None and policy.flag_words:
             pattern = policy.derived[self.name] = flag_word_pattern(policy.flag_words)

@@ -14,9 +14,8 @@ import os
 from dataclasses import dataclass
 
 from ..config import Settings
-from ..errors import ItemError
-
-SAMPLE_RATE = 16000  # whisperx.load_audio resamples to 16 kHz mono
+from ..errors import ConfigError, ItemError
+from .audio_decode import SAMPLE_RATE, load_audio
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,8 @@ class WhisperxTranscriber:
         self._log = log
         self._batch_size = settings.whisperx_batch_size
         compute_type = settings.whisperx_compute_type or ("float16" if device == "cuda" else "int8")
-        self.model_name = f"whisperx:{settings.whisperx_dir.name}"
+        # Named by the resolved directory: a link to a versioned model set names the version.
+        self.model_name = f"whisperx:{settings.whisperx_dir.resolve().name}"
         log.info("loading WhisperX", extra={"model": str(settings.whisperx_dir), "computeType": compute_type})
         self._model = whisperx.load_model(
             str(settings.whisperx_dir),
@@ -48,7 +48,9 @@ class WhisperxTranscriber:
             language=settings.whisperx_language,  # None: detected per file
             vad_method="pyannote",  # bundled weights; "silero" would fetch from torch.hub
             local_files_only=True,
+            threads=min(4, os.cpu_count() or 4),
         )
+        _check_model(self._model, settings)
         self._align_language = settings.whisperx_align_language
         self._align_model = self._align_metadata = None
         self.align_model_name = None
@@ -60,13 +62,12 @@ class WhisperxTranscriber:
                 model_name=str(settings.whisperx_align_dir),
                 model_cache_only=True,
             )
-            self.align_model_name = f"wav2vec2:{settings.whisperx_align_dir.name}"
+            self.align_model_name = f"wav2vec2:{settings.whisperx_align_dir.resolve().name}"
 
     def transcribe(self, path: str) -> Transcript:
-        try:
-            audio = self._whisperx.load_audio(path)
-        except Exception as error:  # ffmpeg could not decode it
-            raise ItemError(f"cannot decode audio: {_first_line(error)}", "decode_error") from None
+        return self.transcribe_audio(load_audio(path), path)
+
+    def transcribe_audio(self, audio, path: str) -> Transcript:  # noqa: ANN001 - numpy array from load_audio
         duration = len(audio) / SAMPLE_RATE
         try:
             result = self._model.transcribe(audio, batch_size=self._batch_size)
@@ -94,6 +95,29 @@ class WhisperxTranscriber:
         ]
         text = " ".join(s["text"] for s in clean if s["text"])
         return Transcript(text=text, language=language, segments=clean, duration_seconds=duration)
+
+
+def _check_model(pipeline, settings: Settings) -> None:  # noqa: ANN001 - whisperx.asr.FasterWhisperPipeline
+    """What would otherwise fail every item, found once at startup."""
+    model = pipeline.model  # faster_whisper.WhisperModel
+    multilingual = model.model.is_multilingual
+    if settings.whisperx_language is None and not multilingual:
+        raise ConfigError(
+            f"WHISPERX_LANGUAGE=auto, but {settings.whisperx_dir} is an English-only model, which cannot "
+            "detect languages: set WHISPERX_LANGUAGE=en"
+        )
+    if settings.whisperx_language not in (None, "en") and not multilingual:
+        raise ConfigError(
+            f"WHISPERX_LANGUAGE={settings.whisperx_language}, but {settings.whisperx_dir} is an English-only model"
+        )
+    if settings.whisperx_language is not None and settings.whisperx_language not in model.supported_languages:
+        raise ConfigError(f"WHISPERX_LANGUAGE={settings.whisperx_language} is not a language Whisper knows")
+    model_mels, extractor_mels = model.model.n_mels, model.feature_extractor.mel_filters.shape[0]
+    if model_mels != extractor_mels:
+        raise ConfigError(
+            f"{settings.whisperx_dir}: the model takes {model_mels} mel bins but preprocessor_config.json gives "
+            f"{extractor_mels} (feature_size): copy the model's own preprocessor_config.json"
+        )
 
 
 def _has_times(segment: dict) -> bool:
