@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { BatchRepository } from '@audio/db';
 import { findProgram, freePort, STARTUP_DEADLINE_MS, waitForPort } from '@audio/local-services';
+import { METRIC_NAMES } from '@audio/metrics';
 import { HeartbeatPublisher, transcribeQueueName } from '@audio/queues';
 import { runHealthCli, type HealthReport } from '../src/index.js';
 import { createTestDashboard, createUser, loginAs, type TestDashboard } from './support/test-dashboard.js';
@@ -190,6 +193,30 @@ describe('the noon forecast', () => {
     } finally {
       await heartbeat.stop();
       connection.disconnect();
+    }
+  });
+});
+
+describe('the alert rules (infra/prometheus/alerts.yml)', () => {
+  it('name only series that the dashboard or the workers export', async () => {
+    const rules = fs.readFileSync(
+      path.resolve(import.meta.dirname, '../../../infra/prometheus/alerts.yml'),
+      'utf8',
+    );
+    const named = [...new Set(rules.match(/\baudio_[a-z0-9_]+/g))].sort();
+    expect(named.length).toBeGreaterThan(10);
+    const dashboard = await createTestDashboard();
+    try {
+      const exported = (await request(dashboard.app).get('/metrics').expect(200)).text;
+      const workerSeries = Object.values(METRIC_NAMES);
+      const missing = named.filter(
+        (name) =>
+          !exported.includes(`# TYPE ${name} `) &&
+          !workerSeries.includes(name.replace(/_(count|sum|bucket)$/, '') as never),
+      );
+      expect(missing).toEqual([]);
+    } finally {
+      await dashboard.close();
     }
   });
 });
