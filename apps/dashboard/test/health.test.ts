@@ -125,6 +125,17 @@ describe('the noon forecast', () => {
     });
     await batches.markUnpacking(batchId, host);
     await batches.markUnpacked(batchId, { fileCount: 10_060 });
+    // And a batch that failed as a whole, due by its transfer time: not due, not a problem (issue 16's bug 2).
+    const failedId = '20250101-000000-fa11ed';
+    await batches.create({
+      batchId: failedId,
+      archiveKey: `archives/${failedId}.tar`,
+      sha256: SHA,
+      sizeBytes: 1000,
+      source: 'test',
+      transferredAt: new Date(Date.now() - 9 * 3_600_000),
+    });
+    await batches.markFailed(failedId, { code: 'truncated_archive', message: 'truncated' });
     const start = Date.now() - 10 * 60_000;
     await dashboard.db.prisma.audioFile.createMany({
       data: Array.from({ length: 60 }, (_, i) => ({
@@ -160,7 +171,12 @@ describe('the noon forecast', () => {
       report = (await request(dashboard.app).get('/health').expect(200)).body as HealthReport;
       expect(report.status).toBe('warning');
       expect(report.problems).toEqual([]);
-      expect(report.noonTarget).toMatchObject({ met: false, deadlinePassed: false });
+      expect(report.noonTarget).toMatchObject({
+        met: false,
+        deadlinePassed: false,
+        batchesDue: 1,
+        failedBatchIds: ['20250101-000000-fa11ed'],
+      });
       const forecast = report.noonForecast!;
       expect(forecast).toMatchObject({ state: 'at_risk', batchesRemaining: 1, filesRemaining: 10_000 });
       expect(forecast.filesPerSecond).toBeCloseTo(59 / 590, 6);
@@ -190,6 +206,7 @@ describe('the noon forecast', () => {
       const page = (await viewer.get('/status').expect(200)).text;
       expect(page).toContain('badge warning');
       expect(page).toMatch(/id="noon-forecast"[\s\S]*at risk[\s\S]*10000 files left/);
+      expect(page).toContain('1 failed as a whole (not due until replayed)');
     } finally {
       await heartbeat.stop();
       connection.disconnect();
