@@ -4,6 +4,7 @@ import { HeartbeatPublisher, resolveHostId } from '@audio/queues';
 import { requireUploadToken } from './config.js';
 import { InboxSource } from './inbox-source.js';
 import { MultipartJanitor } from './multipart-janitor.js';
+import { StorageAudit, StorageAuditJanitor } from './storage-audit.js';
 import { PendingUploads } from './pending-uploads.js';
 import { PresignedUploads } from './presigned-uploads.js';
 import { SftpSource } from './sftp-source.js';
@@ -43,6 +44,7 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
   const parts: { sftp?: SftpSource; inbox?: InboxSource; uploadApi?: RunningUploadApi } = {};
   let heartbeat: HeartbeatPublisher | undefined;
   let janitor: MultipartJanitor | undefined;
+  let auditJanitor: StorageAuditJanitor | undefined;
   try {
     const wantSftp = options.sftp ?? config.sftp !== undefined;
     const wantInbox = options.inbox ?? config.inbox !== undefined;
@@ -101,6 +103,13 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
       logger,
     });
     janitor.start();
+    if (config.storageAudit) {
+      auditJanitor = new StorageAuditJanitor(new StorageAudit({ ...context, logger }), {
+        ...config.storageAudit,
+        logger,
+      });
+      auditJanitor.start();
+    }
 
     heartbeat = new HeartbeatPublisher(
       context.redis,
@@ -116,6 +125,7 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
     heartbeat.start();
   } catch (error) {
     janitor?.stop();
+    auditJanitor?.stop();
     await Promise.all([parts.sftp?.close(true), parts.inbox?.close(true), parts.uploadApi?.close(true)]);
     await context.close();
     throw error;
@@ -140,6 +150,7 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
       closing ??= (async () => {
         await Promise.all([parts.sftp?.close(), parts.inbox?.close(), parts.uploadApi?.close()]);
         janitor?.stop();
+        auditJanitor?.stop();
         await heartbeat?.stop();
         await context.close();
       })();
