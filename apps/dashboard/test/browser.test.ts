@@ -158,8 +158,8 @@ describe('the dashboard in a browser', () => {
     await page.check('input[name=violatesPolicy][value=yes]');
     await page.selectOption('select[name=category]', 'threat');
     await page.fill('textarea[name=notes]', 'reviewed in the browser test');
-    await page.click('form.stack button[type=submit]');
-    await page.waitForURL(/\/review\?saved=1/);
+    await page.click('#label-form button[type=submit]');
+    await page.waitForURL(/saved=/);
     expect(await page.locator('main').innerText()).toContain('Saved');
     await shot('09-review-next');
   });

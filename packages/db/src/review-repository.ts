@@ -18,8 +18,11 @@ export interface ReviewItem extends RaQueueItem {
   segments: TranscriptSegment[];
 }
 
-/** Why a reviewer cannot go back to an item: another reviewer holds it, it is labelled, or it never was in the queue. */
-export type ResumeRefusal = 'held-by-another' | 'reviewed' | 'not-in-queue';
+/**
+ * Why a reviewer cannot go back to an item: another reviewer holds it, it is labelled, the reviewer
+ * never held it (or skipped it), or it is not in the review queue at all.
+ */
+export type ResumeRefusal = 'held-by-another' | 'reviewed' | 'never-held' | 'not-in-queue';
 
 export interface ReviewProgress {
   /** Items the queue could still hand this reviewer. */
@@ -96,9 +99,19 @@ export class ReviewRepository {
     return { ...rows[0], segments: readSegments(transcript?.segments) };
   }
 
+  /** The item the reviewer holds a running lease on, if any (the oldest, should there be several). */
+  async heldBy(reviewerId: string): Promise<string | null> {
+    if (!uuid.safeParse(reviewerId).success) return null;
+    const rows = await this.db.prisma.$queryRaw<{ id: string }[]>`
+      SELECT audio_file_id::text AS id FROM ra_queue WHERE assigned_reviewer_id = ${reviewerId}::uuid
+      ORDER BY flagged_at LIMIT 1`;
+    return rows[0]?.id ?? null;
+  }
+
   /**
    * Back to an item the reviewer was working on (a stale page, a login after the session ended): the
-   * item if the reviewer still holds it, or leases it again when nobody else has taken it meanwhile.
+   * item if the reviewer still holds it, or leases it again when its lease ran out and nobody else has
+   * taken it meanwhile. Never a file the reviewer did not hold before.
    */
   async resume(
     audioFileId: string,
@@ -116,12 +129,15 @@ export class ReviewRepository {
       INSERT INTO ra_assignments (audio_file_id, reviewer_id, lease_expires_at)
       SELECT q.audio_file_id, ${reviewerId}::uuid, now() + ${leaseMs}::float8 * interval '1 millisecond'
       FROM ra_queue q WHERE q.audio_file_id = ${audioFileId}::uuid AND ${OPEN_TO_REVIEWER(reviewerId)}
+        AND EXISTS (SELECT 1 FROM ra_assignments p WHERE p.audio_file_id = q.audio_file_id
+                    AND p.reviewer_id = ${reviewerId}::uuid AND p.status = 'released')
       ON CONFLICT (audio_file_id) WHERE status = 'open' DO NOTHING`;
     const item = await this.heldItem(audioFileId, reviewerId);
     if (item) return { item };
     const [queued] = await this.db.prisma.$queryRaw<{ assigned: string | null }[]>`
       SELECT assigned_reviewer_id::text AS assigned FROM ra_queue WHERE audio_file_id = ${audioFileId}::uuid`;
     if (queued?.assigned) return { item: null, reason: 'held-by-another' };
+    if (queued) return { item: null, reason: 'never-held' };
     const labelled = await this.db.prisma.raLabel.count({ where: { audioFileId } });
     return { item: null, reason: labelled > 0 ? 'reviewed' : 'not-in-queue' };
   }

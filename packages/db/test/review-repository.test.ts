@@ -116,6 +116,9 @@ describe('ReviewRepository and the lease rules of labelling', () => {
     expect(await review.resume(ids.two!, ann.id)).toEqual({ item: null, reason: 'held-by-another' });
     expect(await review.resume(ids.one!, ann.id)).toEqual({ item: null, reason: 'reviewed' });
     expect(await review.resume(ids.clean!, ann.id)).toEqual({ item: null, reason: 'not-in-queue' });
+    expect(await review.resume(ids.three!, ann.id)).toEqual({ item: null, reason: 'never-held' });
+    expect(await review.heldBy(ben.id)).toBe(ids.two);
+    expect(await review.heldBy(ann.id)).toBeNull();
     await reviewers.release(ids.two!, ben.id);
   });
 
