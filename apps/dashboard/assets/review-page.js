@@ -114,15 +114,21 @@
   if (audio) {
     const saved = Number(localStorage.getItem('review-speed'));
     if (SPEEDS.includes(saved)) setSpeed(saved);
-    speed?.addEventListener('change', () => setSpeed(Number(speed.value)));
-    audio.addEventListener('error', () => {
+    speed?.addEventListener('change', () => {
+      setSpeed(Number(speed.value));
+      speed.blur(); // back to the shortcuts
+    });
+    const audioFailed = () => {
       document.getElementById('audio-error').hidden = false;
       if (skipForm) skipForm.elements.namedItem('reason').value = 'audio does not load';
       if (skipPanel) skipPanel.open = true;
-    });
+    };
+    audio.addEventListener('error', audioFailed);
+    if (audio.error) audioFailed(); // it failed before this script ran
     const segments = [...document.querySelectorAll('button.segment')];
     for (const button of segments) {
       button.addEventListener('click', () => {
+        button.blur(); // Enter then submits the label instead of replaying the line
         audio.currentTime = Number(button.dataset.start);
         void audio.play().catch(() => undefined);
       });

@@ -73,7 +73,8 @@ const REVIEW_STYLE = new SafeHtml(`<style>
   kbd { display:inline-block; min-width:18px; padding:0 5px; border:1px solid #b9c0ce; border-bottom-width:2px; border-radius:4px; background:#f6f7fa; font:12px ui-monospace, monospace; text-align:center; color:var(--fg); }
   .side-box { background:#fff; border:1px solid var(--line); border-radius:8px; padding:10px 14px; margin-top:14px; }
   .side-box summary { cursor:pointer; font-weight:600; }
-  .policy-text { white-space:pre-wrap; font-size:13px; max-height:360px; overflow:auto; }
+  .policy-text { font-size:13px; max-height:360px; overflow:auto; }
+  .policy-text p { white-space:pre-wrap; margin:0; }
   .policy-text h3 { font-size:13px; margin:10px 0 2px; }
   .alert { background:#fbe1df; border:1px solid #efb5ae; color:#7a1a14; padding:10px 14px; border-radius:8px; margin-bottom:12px; font-weight:600; }
   .ok-notice { background:#dff3e3; border:1px solid #b5dfbd; color:#14532d; padding:8px 14px; border-radius:8px; margin-bottom:12px; display:flex; gap:12px; align-items:center; }
@@ -194,7 +195,7 @@ function policyBox(item: ReviewItem, policy: ReviewPolicy | { error: string }): 
       ${policy.sections.map(
         (s) =>
           html`<h3>${s.name}</h3>
-            ${s.text}`,
+            <p>${s.text}</p>`,
       )}
     </div>
   </details>`;
