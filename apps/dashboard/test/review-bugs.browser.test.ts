@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import type { Server } from 'node:http';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, Page } from 'playwright-core';
@@ -12,6 +14,7 @@ import {
   type SeededFile,
 } from './support/review-seed.js';
 
+const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/dashboard', import.meta.url));
 const DEMO_POLICY = fileURLToPath(new URL('../../gpu/policies/demo-policy.json', import.meta.url));
 const BATCH = '20250622-143052-b0b0b0';
 const say = (text: string) => [{ start: 0, end: 4, text }];
@@ -26,6 +29,7 @@ describe('review page: the reproduced bugs', () => {
   const ids: Record<string, string> = {};
 
   beforeAll(async () => {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
     dashboard = await createTestDashboard({ env: { POLICY_FILE: DEMO_POLICY } });
     for (const name of ['ra1', 'ra2', 'ra3']) ids[name] = await createUser(dashboard, name, 'reviewer');
     ids.boss = await createUser(dashboard, 'boss', 'admin');
@@ -85,6 +89,7 @@ describe('review page: the reproduced bugs', () => {
     expect(await a.page.locator('[role=alert]').innerText()).toMatch(/no longer hold|lease/i);
     expect(await a.page.isChecked('input[name=violatesPolicy][value=unsure]')).toBe(true);
     expect(await a.page.inputValue('textarea[name=notes]')).toBe('notes from a stale page');
+    await a.page.screenshot({ path: path.join(ARTIFACTS, 'review-09-stale-page.png'), fullPage: true });
     const labels = await labelsOf(files.f1!.id);
     expect(
       labels.map((l) => [l.reviewer.username, (l.answers as { violatesPolicy: string }).violatesPolicy]),
