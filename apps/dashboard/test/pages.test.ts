@@ -125,7 +125,9 @@ describe('batch pages and the review UI', () => {
 
   it('leases the flagged item to a reviewer with its audio, and saves the codebook answers', async () => {
     const reviewer = await loginAs(dashboard.app, 'reviewer2');
-    const page = await reviewer.get('/review').expect(200);
+    const leased = await reviewer.get('/review').expect(303);
+    expect(leased.headers.location).toBe(`/review/${flaggedId}`);
+    const page = await reviewer.get(leased.headers.location!).expect(200);
     expect(page.text).toContain('calls/call-002.mp3');
     expect(page.text).toContain('I will find you &amp; make you &lt;pay&gt;.');
     const audioSrc = /<audio[^>]* src="([^"]+)"/.exec(page.text)?.[1]?.replaceAll('&amp;', '&');
@@ -146,7 +148,7 @@ describe('batch pages and the review UI', () => {
       .type('form')
       .send({ ...form, _csrf: csrfTokenOf(page.text) });
     expect(saved.status).toBe(303);
-    expect(saved.headers.location).toBe('/review?saved=1');
+    expect(saved.headers.location).toBe(`/review?saved=${flaggedId}`);
     const labels = await reviewers(dashboard).listLabels(flaggedId);
     expect(labels).toHaveLength(1);
     expect(labels[0]!.answers).toEqual({ violatesPolicy: 'yes', category: 'threat' });

@@ -21,6 +21,17 @@ export {
   type RaQueueItem,
 } from './reviewer-repository.js';
 export {
+  ReviewRepository,
+  readSegments,
+  type TranscriptSegment,
+  type ReviewItem,
+  type ResumeRefusal,
+  type ReviewProgress,
+  type RecentLabel,
+  type UndoableLabel,
+  type UndoneLabel,
+} from './review-repository.js';
+export {
   MonitoringQueries,
   type StatusCount,
   type StuckBatch,
@@ -42,6 +53,8 @@ export {
   ConflictingRecordError,
   AudioFileNotFoundError,
   UsernameTakenError,
+  LeaseNotHeldError,
+  NothingToUndoError,
 } from './errors.js';
 export {
   PrismaClient,

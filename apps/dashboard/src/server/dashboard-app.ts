@@ -122,6 +122,8 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
       csrf,
       leaseMs: config.reviewLeaseMs,
       audioUrlTtlSeconds: config.audioUrlTtlSeconds,
+      timeZone: config.health.noon.timeZone,
+      policyFile: config.policyFile,
       logger,
     }),
   );
