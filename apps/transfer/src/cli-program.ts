@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
+import { createDb, UPLOAD_CLIENT_SCOPES, UploadClientRepository, type UploadClientScope } from '@audio/db';
 import { createLogger, type Logger } from '@audio/logger';
 import { closeOnSignals } from '@audio/queues';
 import { ArchiveUploader, ObjectStore, readStorageConfig } from '@audio/storage';
@@ -14,6 +15,7 @@ import { replayBatch } from './replay.js';
 import { SftpSource } from './sftp-source.js';
 import { startTransferApp } from './transfer-app.js';
 import { openTransferContext, type TransferContext } from './transfer-context.js';
+import { UploadClients } from './upload-clients.js';
 
 /** A command used wrongly; the CLI prints the message without a stack trace. */
 export class CliUsageError extends Error {
@@ -171,6 +173,64 @@ export function buildCli(): Command {
       }
     });
 
+  const clients = program
+    .command('clients')
+    .description("the upload API's clients: each has its own token (stored hashed) and scope");
+  clients
+    .command('add')
+    .description('create a client and print its token (shown once; only its sha256 is stored)')
+    .argument('<name>', 'e.g. acme-recordings (letters, digits, ".", "_", "-"; named in every log line)')
+    .requiredOption('--scope <scope>', `${UPLOAD_CLIENT_SCOPES.join(' or ')}`)
+    .option('--json', 'print the result as JSON')
+    .action(async (name: string, opts: { scope: string; json?: boolean }) => {
+      if (!(UPLOAD_CLIENT_SCOPES as readonly string[]).includes(opts.scope))
+        throw new CliUsageError(`--scope must be ${UPLOAD_CLIENT_SCOPES.join(' or ')}, not ${opts.scope}`);
+      await withClients(async (registry) => {
+        const { client, token } = await registry.add(name, opts.scope as UploadClientScope);
+        print(
+          Boolean(opts.json),
+          { name: client.name, scope: client.scope, token, createdAt: client.createdAt },
+          `client ${client.name} (scope ${client.scope}); its token, shown only now:\n${token}`,
+        );
+      });
+    });
+  clients
+    .command('list')
+    .description('every client: name, scope, token prefix, created, revoked')
+    .option('--json', 'one JSON array')
+    .action(async (opts: { json?: boolean }) => {
+      await withClients(async (registry) => {
+        const rows = (await registry.list()).map((c) => ({
+          name: c.name,
+          scope: c.scope,
+          tokenPrefix: c.tokenPrefix,
+          createdAt: c.createdAt.toISOString(),
+          revokedAt: c.revokedAt?.toISOString() ?? null,
+        }));
+        const text = rows.length
+          ? rows
+              .map(
+                (r) =>
+                  `${r.name}\t${r.scope}\t${r.tokenPrefix}…\tcreated ${r.createdAt}` +
+                  (r.revokedAt ? `\tREVOKED ${r.revokedAt}` : ''),
+              )
+              .join('\n')
+          : 'no clients yet: transfer clients add NAME --scope upload';
+        print(Boolean(opts.json), rows, text);
+      });
+    });
+  clients
+    .command('revoke')
+    .description('revoke a client: its token stops working at once (the name stays taken)')
+    .argument('<name>')
+    .action(async (name: string) => {
+      await withClients(async (registry) => {
+        const client = await registry.revoke(name);
+        if (!client) throw new CliUsageError(`no client named ${name} (transfer clients list)`);
+        print(false, client, `client ${client.name} revoked at ${client.revokedAt!.toISOString()}`);
+      });
+    });
+
   program
     .command('serve')
     .description('run the upload API and every configured source until SIGTERM')
@@ -179,6 +239,16 @@ export function buildCli(): Command {
     });
 
   return program;
+}
+
+/** The clients' registry on the database alone (no Redis or S3 needed to manage tokens). */
+async function withClients(action: (registry: UploadClients) => Promise<void>): Promise<void> {
+  const db = createDb();
+  try {
+    await action(new UploadClients(new UploadClientRepository(db)));
+  } finally {
+    await db.close();
+  }
 }
 
 /** The long-running service: what `src/main.ts` runs. */

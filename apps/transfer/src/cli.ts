@@ -14,6 +14,8 @@ const INPUT_ERRORS = new Set([
   'InvalidKeyError',
   'InvalidBatchIdError',
   'ConflictingRecordError',
+  'UploadClientExistsError',
+  'DbInputError',
 ]);
 
 runMain(async () => {

@@ -1,7 +1,8 @@
 import { ConfigError } from '@audio/config';
 import type { Logger } from '@audio/logger';
 import { HeartbeatPublisher, resolveHostId } from '@audio/queues';
-import { requireUploadToken } from './config.js';
+import { UploadClientRepository } from '@audio/db';
+import { ClientRateLimit } from './client-rate-limit.js';
 import { InboxSource } from './inbox-source.js';
 import { MultipartJanitor } from './multipart-janitor.js';
 import { PendingUploads } from './pending-uploads.js';
@@ -9,6 +10,7 @@ import { PresignedUploads } from './presigned-uploads.js';
 import { SftpSource } from './sftp-source.js';
 import { openTransferContext, type TransferContext } from './transfer-context.js';
 import { startUploadApi, type RunningUploadApi } from './upload-api.js';
+import { UploadClients } from './upload-clients.js';
 
 export const TRANSFER_VERSION = '0.1.0';
 
@@ -60,11 +62,16 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
     if (!wantSftp && !wantInbox && !wantApi)
       throw new ConfigError(
         'SFTP_HOST',
-        'nothing to run: set SFTP_HOST (SFTP source), INBOX_DIR (inbox) or UPLOAD_API_TOKEN (upload API)',
+        'nothing to run: set SFTP_HOST (SFTP source), INBOX_DIR (inbox) or UPLOAD_API_ENABLED=true (upload API)',
       );
 
     if (wantApi) {
-      const token = requireUploadToken(config.uploadApi);
+      const { sharedToken, rateLimit } = config.uploadApi;
+      if (sharedToken)
+        logger.warn(
+          'UPLOAD_API_TOKEN is deprecated: it is accepted as client "shared-token" (scope upload) until unset; ' +
+            'give each client its own token with `transfer clients add NAME --scope upload`',
+        );
       const uploads = new PresignedUploads({
         store: context.store,
         pending: new PendingUploads(context.redis, context.redisPrefix, config.uploadApi.pendingTtlSeconds),
@@ -76,7 +83,10 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
       });
       parts.uploadApi = await startUploadApi({
         uploads,
-        token,
+        clients: new UploadClients(new UploadClientRepository(context.db), sharedToken),
+        ...(rateLimit.points > 0
+          ? { rateLimit: new ClientRateLimit(context.redis, context.redisPrefix, rateLimit) }
+          : {}),
         logger,
         host: config.uploadApi.host,
         port: config.uploadApi.port,

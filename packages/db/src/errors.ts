@@ -52,3 +52,10 @@ export class UsernameTakenError extends Error {
     this.name = 'UsernameTakenError';
   }
 }
+
+export class UploadClientExistsError extends Error {
+  constructor(readonly clientName: string) {
+    super(`an upload client named ${JSON.stringify(clientName)} exists already (revoked names stay taken)`);
+    this.name = 'UploadClientExistsError';
+  }
+}

@@ -21,6 +21,11 @@ export {
   type RaQueueItem,
 } from './reviewer-repository.js';
 export {
+  UploadClientRepository,
+  UPLOAD_CLIENT_SCOPES,
+  type CreateUploadClientInput,
+} from './upload-client-repository.js';
+export {
   MonitoringQueries,
   type StatusCount,
   type StuckBatch,
@@ -42,6 +47,7 @@ export {
   ConflictingRecordError,
   AudioFileNotFoundError,
   UsernameTakenError,
+  UploadClientExistsError,
 } from './errors.js';
 export {
   PrismaClient,
@@ -50,6 +56,7 @@ export {
   FailureStage,
   RaRole,
   RaAssignmentStatus,
+  UploadClientScope,
   type Batch,
   type AudioFile,
   type Transcript,
@@ -58,4 +65,5 @@ export {
   type RaUser,
   type RaAssignment,
   type RaLabel,
+  type UploadClient,
 } from './generated/prisma/client.js';
