@@ -11,6 +11,7 @@ import { ArchiveUploader, ObjectStore, readStorageConfig } from '@audio/storage'
 import { readTransferConfig } from './config.js';
 import { InboxSource } from './inbox-source.js';
 import { FileProgressBar } from './progress-bar.js';
+import { pushArchive } from './push-client.js';
 import { replayBatch } from './replay.js';
 import { SftpSource } from './sftp-source.js';
 import { startTransferApp } from './transfer-app.js';
@@ -172,6 +173,61 @@ export function buildCli(): Command {
         await context.close();
       }
     });
+
+  program
+    .command('push')
+    .description(
+      'send an archive through the upload API (no S3 credentials): parallel parts, resumable, sha256 checked; ' +
+        'the batch starts by itself',
+    )
+    .argument('<file>', 'a tar archive')
+    .option('--api <url>', 'the upload API, e.g. https://ingest.example.org (default: $UPLOAD_API_URL)')
+    .option(
+      '--token <token>',
+      'your client token (default: $UPLOAD_CLIENT_TOKEN; the variable keeps it out of ps)',
+    )
+    .option('--state <file>', 'resume state file (default: under ~/.local/state/audio-transfer/push)')
+    .option('--concurrency <n>', 'parts in flight at once', '4')
+    .option('--json', 'print the result as JSON')
+    .action(
+      async (
+        file: string,
+        opts: { api?: string; token?: string; state?: string; concurrency: string; json?: boolean },
+      ) => {
+        const api = opts.api ?? process.env.UPLOAD_API_URL;
+        const token = opts.token ?? process.env.UPLOAD_CLIENT_TOKEN;
+        if (!api) throw new CliUsageError('--api URL (or UPLOAD_API_URL) is required');
+        if (!/^https?:\/\//.test(api)) throw new CliUsageError(`--api must be an http(s) URL, not ${api}`);
+        if (!token) throw new CliUsageError('--token (or UPLOAD_CLIENT_TOKEN) is required');
+        const concurrency = Number(opts.concurrency);
+        if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
+          throw new CliUsageError(
+            `--concurrency must be a whole number from 1 to 64, not ${opts.concurrency}`,
+          );
+        const bar = new FileProgressBar(path.basename(file));
+        try {
+          const result = await pushArchive({
+            api,
+            token,
+            file,
+            concurrency,
+            ...(opts.state ? { statePath: path.resolve(opts.state) } : {}),
+            onProgress: (p) => bar.update(p),
+            logger: cliLogger(true),
+          });
+          bar.stop();
+          print(
+            Boolean(opts.json),
+            { file, ...result },
+            `${file} → batch ${result.batchId} (${result.sizeBytes} bytes, sha256 ${result.sha256} verified)` +
+              `${result.resumed ? `, resumed: ${result.partsSkipped} parts were already there` : ''}` +
+              `${result.created ? ', unpack job queued' : ' [already completed]'}`,
+          );
+        } finally {
+          bar.stop();
+        }
+      },
+    );
 
   const clients = program
     .command('clients')

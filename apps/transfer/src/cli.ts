@@ -16,6 +16,7 @@ const INPUT_ERRORS = new Set([
   'ConflictingRecordError',
   'UploadClientExistsError',
   'DbInputError',
+  'PushError',
 ]);
 
 runMain(async () => {

@@ -70,6 +70,14 @@ export {
   type AuthenticatedClient,
   type Authentication,
 } from './upload-clients.js';
+export { pushArchive, PushError, type PushOptions, type PushResult } from './push-client.js';
+export {
+  defaultPushStatePath,
+  loadPushState,
+  savePushState,
+  removePushState,
+  type PushState,
+} from './push-state.js';
 export { ClientRateLimit, type RateDecision } from './client-rate-limit.js';
 export {
   createUploadApi,
