@@ -58,6 +58,7 @@ const transferVariables = z.object({
     durationFromEnv.pipe(z.number().min(1000, 'must be at least 1s')).default(60_000),
     '1m',
   ),
+  UPLOAD_S3_PUBLIC_ENDPOINT: envVar(z.url({ protocol: /^https?$/ }).optional(), 'https://s3.example.org'),
   UPLOAD_API_HOST: envVar(z.string().min(1).default('127.0.0.1'), '0.0.0.0'),
   UPLOAD_API_PORT: envVar(integerFromEnv(0, 65535).default(8090), '8090'),
   UPLOAD_URL_EXPIRY: envVar(
@@ -96,6 +97,8 @@ const transferEnv = transferVariables.transform((e) => ({
       points: e.UPLOAD_API_RATE_LIMIT,
       windowSeconds: Math.round(e.UPLOAD_API_RATE_WINDOW / 1000),
     },
+    /** S3 as clients outside reach it, for the presigned URLs; unset: S3_ENDPOINT. */
+    ...(e.UPLOAD_S3_PUBLIC_ENDPOINT ? { publicS3Endpoint: e.UPLOAD_S3_PUBLIC_ENDPOINT } : {}),
     host: e.UPLOAD_API_HOST,
     port: e.UPLOAD_API_PORT,
     /** Lifetime of the presigned URLs handed out. */

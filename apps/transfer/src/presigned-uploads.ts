@@ -139,6 +139,11 @@ export interface ArchiveDownload {
 
 export interface PresignedUploadsOptions {
   store: ObjectStore;
+  /**
+   * Signs the URLs clients get, when they reach S3 at another address than this process does (a public
+   * name in front of an internal Swift: UPLOAD_S3_PUBLIC_ENDPOINT). Default: `store`.
+   */
+  presigner?: ObjectStore;
   pending: PendingUploads;
   batches: BatchRepository;
   registrar: BatchRegistrar;
@@ -157,8 +162,10 @@ export interface PresignedUploadsOptions {
  */
 export class PresignedUploads {
   private readonly singlePutLimit: number;
+  private readonly presigner: ObjectStore;
 
   constructor(private readonly options: PresignedUploadsOptions) {
+    this.presigner = options.presigner ?? options.store;
     this.singlePutLimit = Math.min(options.singlePutLimit ?? MAX_SINGLE_PUT_SIZE, MAX_SINGLE_PUT_SIZE);
   }
 
@@ -198,7 +205,7 @@ export class PresignedUploads {
     if (single) {
       const metadata = request.sha256 ? { sha256: request.sha256 } : undefined;
       // Signed as headers: the client must send them as given.
-      const url = await store.presignPut(key, urlExpirySeconds, {
+      const url = await this.presigner.presignPut(key, urlExpirySeconds, {
         contentLength: request.sizeBytes,
         ...(metadata ? { metadata } : {}),
       });
@@ -330,7 +337,7 @@ export class PresignedUploads {
       archiveKey: batch.archiveKey,
       sizeBytes: Number(batch.sizeBytes),
       sha256: batch.sha256,
-      url: await this.options.store.presignGet(batch.archiveKey, urlExpirySeconds),
+      url: await this.presigner.presignGet(batch.archiveKey, urlExpirySeconds),
       expiresAt: new Date(Date.now() + urlExpirySeconds * 1000).toISOString(),
     };
   }
@@ -374,7 +381,7 @@ export class PresignedUploads {
     return Promise.all(
       partNumbers.map(async (partNumber) => ({
         partNumber,
-        url: await this.options.store.presignUploadPart(
+        url: await this.presigner.presignUploadPart(
           pending.archiveKey,
           uploadId,
           partNumber,

@@ -1,7 +1,8 @@
 import { ConfigError } from '@audio/config';
 import type { Logger } from '@audio/logger';
-import { HeartbeatPublisher, resolveHostId } from '@audio/queues';
 import { UploadClientRepository } from '@audio/db';
+import { HeartbeatPublisher, resolveHostId } from '@audio/queues';
+import { ObjectStore, readStorageConfig } from '@audio/storage';
 import { ClientRateLimit } from './client-rate-limit.js';
 import { InboxSource } from './inbox-source.js';
 import { MultipartJanitor } from './multipart-janitor.js';
@@ -45,6 +46,7 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
   const parts: { sftp?: SftpSource; inbox?: InboxSource; uploadApi?: RunningUploadApi } = {};
   let heartbeat: HeartbeatPublisher | undefined;
   let janitor: MultipartJanitor | undefined;
+  let presigner: ObjectStore | undefined;
   try {
     const wantSftp = options.sftp ?? config.sftp !== undefined;
     const wantInbox = options.inbox ?? config.inbox !== undefined;
@@ -66,7 +68,12 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
       );
 
     if (wantApi) {
-      const { sharedToken, rateLimit } = config.uploadApi;
+      const { sharedToken, rateLimit, publicS3Endpoint } = config.uploadApi;
+      if (publicS3Endpoint)
+        presigner = ObjectStore.fromConfig({
+          ...readStorageConfig(options.env ?? process.env),
+          endpoint: publicS3Endpoint,
+        });
       if (sharedToken)
         logger.warn(
           'UPLOAD_API_TOKEN is deprecated: it is accepted as client "shared-token" (scope upload) until unset; ' +
@@ -74,6 +81,7 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
         );
       const uploads = new PresignedUploads({
         store: context.store,
+        ...(presigner ? { presigner } : {}),
         pending: new PendingUploads(context.redis, context.redisPrefix, config.uploadApi.pendingTtlSeconds),
         batches: context.batches,
         registrar: context.registrar,
@@ -127,6 +135,7 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
   } catch (error) {
     janitor?.stop();
     await Promise.all([parts.sftp?.close(true), parts.inbox?.close(true), parts.uploadApi?.close(true)]);
+    presigner?.destroy();
     await context.close();
     throw error;
   }
@@ -150,6 +159,7 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
       closing ??= (async () => {
         await Promise.all([parts.sftp?.close(), parts.inbox?.close(), parts.uploadApi?.close()]);
         janitor?.stop();
+        presigner?.destroy();
         await heartbeat?.stop();
         await context.close();
       })();

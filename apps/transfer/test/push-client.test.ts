@@ -38,6 +38,7 @@ describe('transfer push (real API, Swift behind a fault-injecting proxy)', () =>
   let t: TestTransfer;
   let proxy: FaultProxy;
   let store: ObjectStore;
+  let presigner: ObjectStore;
   let api: RunningUploadApi;
   let clients: UploadClients;
   let token: string;
@@ -79,8 +80,10 @@ describe('transfer push (real API, Swift behind a fault-injecting proxy)', () =>
     t = await openTestTransfer();
     const config = readStorageConfig(t.env);
     proxy = await startFaultProxy(config.endpoint!);
-    // The API presigns for the proxy's address, as a public endpoint in front of Swift would be.
-    store = ObjectStore.fromConfig({ ...config, endpoint: proxy.url, partSize: 5 * MiB });
+    // The API talks to Swift directly and signs clients' URLs for the proxy's address, as it would for a
+    // public name in front of an internal Swift (UPLOAD_S3_PUBLIC_ENDPOINT).
+    store = ObjectStore.fromConfig({ ...config, partSize: 5 * MiB });
+    presigner = ObjectStore.fromConfig({ ...config, endpoint: proxy.url });
     clients = new UploadClients(new UploadClientRepository(t.context.db));
     token = (await clients.add('supplier', 'upload')).token;
     const generous = new ClientRateLimit(t.context.redis, t.context.redisPrefix, {
@@ -94,6 +97,7 @@ describe('transfer push (real API, Swift behind a fault-injecting proxy)', () =>
     api = await startUploadApi({
       uploads: new PresignedUploads({
         store,
+        presigner,
         pending: new PendingUploads(t.context.redis, t.context.redisPrefix, 3600),
         batches: t.context.batches,
         registrar: t.context.registrar,
@@ -112,6 +116,7 @@ describe('transfer push (real API, Swift behind a fault-injecting proxy)', () =>
     await api?.close(true);
     await proxy?.close();
     store?.destroy();
+    presigner?.destroy();
     await t?.close();
   });
 

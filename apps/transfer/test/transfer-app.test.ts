@@ -55,7 +55,12 @@ describe('startTransferApp', () => {
 
   it("starts the upload API without a shared token: clients' own tokens are checked", async () => {
     const app = await startTransferApp({
-      env: { ...t.env, UPLOAD_API_ENABLED: 'true', UPLOAD_API_PORT: '0' },
+      env: {
+        ...t.env,
+        UPLOAD_API_ENABLED: 'true',
+        UPLOAD_API_PORT: '0',
+        UPLOAD_S3_PUBLIC_ENDPOINT: 'http://s3.public.example:9000',
+      },
       logger: silentLogger(),
     });
     try {
@@ -69,6 +74,14 @@ describe('startTransferApp', () => {
         });
       expect((await ask(token)).status).toBe(404);
       expect((await ask('app-test-token-0123456789')).status).toBe(401);
+      // Clients get URLs for the public S3 name, not the one this process uses.
+      const begun = await fetch(`${app.uploadApi!.url}/uploads`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ filename: 'a.tar', sizeBytes: 1024 }),
+      });
+      const plan = (await begun.json()) as { single: { url: string } };
+      expect(plan.single.url).toMatch(/^http:\/\/s3\.public\.example:9000\//);
     } finally {
       await app.close();
     }
