@@ -204,6 +204,7 @@ export function buildCli(): Command {
           throw new CliUsageError(
             `--concurrency must be a whole number from 1 to 64, not ${opts.concurrency}`,
           );
+        const hashing = new FileProgressBar(`sha256 ${path.basename(file)}`);
         const bar = new FileProgressBar(path.basename(file));
         try {
           const result = await pushArchive({
@@ -212,7 +213,11 @@ export function buildCli(): Command {
             file,
             concurrency,
             ...(opts.state ? { statePath: path.resolve(opts.state) } : {}),
-            onProgress: (p) => bar.update(p),
+            onHashProgress: (p) => hashing.update(p),
+            onProgress: (p) => {
+              hashing.stop();
+              bar.update(p);
+            },
             logger: cliLogger(true),
           });
           bar.stop();
@@ -224,6 +229,7 @@ export function buildCli(): Command {
               `${result.created ? ', unpack job queued' : ' [already completed]'}`,
           );
         } finally {
+          hashing.stop();
           bar.stop();
         }
       },

@@ -1,8 +1,9 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@audio/logger';
-import { digestFile, ProgressMeter, type TransferProgress } from '@audio/storage';
+import { ProgressMeter, type TransferProgress } from '@audio/storage';
 import { checkArchiveFile } from './archive-check.js';
 import type {
   BeginUploadResponse,
@@ -45,6 +46,8 @@ export interface PushOptions {
   /** First retry delay; doubles per attempt up to 30 s. */
   retryBaseMs?: number;
   onProgress?: (progress: TransferProgress) => void;
+  /** While the sha256 is computed, before anything is sent (minutes for a large archive). */
+  onHashProgress?: (progress: TransferProgress) => void;
   logger?: Logger;
 }
 
@@ -58,6 +61,7 @@ export interface PushResult extends CompleteUploadResponse {
 
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 const MAX_DELAY_MS = 30_000;
+const HASH_CHUNK = 4 * 1024 * 1024;
 /** /complete reads the whole archive back: a repeat meanwhile gets 409 in_progress; ask again until done. */
 const COMPLETE_PATIENCE_MS = 6 * 3_600_000;
 
@@ -109,7 +113,7 @@ class Pusher {
 
   private async fresh(size: number, mtimeMs: number): Promise<PushResult> {
     this.options.logger?.info({ file: this.file, size }, 'computing the sha256');
-    const { sha256 } = await digestFile(this.file);
+    const sha256 = await this.hash(size);
     const plan = await this.request<BeginUploadResponse>('POST', '/uploads', {
       filename: path.basename(this.file),
       sizeBytes: size,
@@ -256,6 +260,25 @@ class Pusher {
       this.options.logger?.warn({ part: part.partNumber, attempt, problem }, 'part failed; retrying');
       await sleep(this.delay(attempt), undefined, { signal });
     }
+  }
+
+  private async hash(size: number): Promise<string> {
+    const digest = crypto.createHash('sha256');
+    const meter = new ProgressMeter(size, 0, (p) => this.options.onHashProgress?.(p));
+    const handle = await fs.open(this.file, 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(HASH_CHUNK);
+      for (let position = 0; ;) {
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+        if (bytesRead === 0) break;
+        digest.update(buffer.subarray(0, bytesRead));
+        position += bytesRead;
+        meter.add(bytesRead);
+      }
+    } finally {
+      await handle.close();
+    }
+    return digest.digest('hex');
   }
 
   private freshUrls(state: PushState, partNumbers: number[]): Promise<PresignedPart[]> {

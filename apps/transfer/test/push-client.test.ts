@@ -182,6 +182,7 @@ describe('transfer push (real API, Swift behind a fault-injecting proxy)', () =>
     const sha256 = await sha256File(file);
     proxy.reset({ failEvery: 5 });
     const progress: number[] = [];
+    const hashed: number[] = [];
 
     const result = await pushArchive({
       api: api.url,
@@ -191,6 +192,7 @@ describe('transfer push (real API, Swift behind a fault-injecting proxy)', () =>
       concurrency: 4,
       retryBaseMs: 20,
       onProgress: (p) => progress.push(p.bytes),
+      onHashProgress: (p) => hashed.push(p.bytes),
     });
     t.batchIds.add(result.batchId);
 
@@ -199,6 +201,7 @@ describe('transfer push (real API, Swift behind a fault-injecting proxy)', () =>
     expect(proxy.stats.failed).toBe(Math.floor(proxy.stats.partPuts / 5));
     expect(proxy.stats.partPuts).toBe(10 + proxy.stats.failed);
     expect(progress.at(-1)).toBe((await fs.stat(file)).size);
+    expect(hashed.at(-1)).toBe((await fs.stat(file)).size);
     expect(await t.context.batches.get(result.batchId)).toMatchObject({ sha256, status: 'transferred' });
   });
 
