@@ -119,7 +119,8 @@ export interface UploadStatus {
   mode?: 'single' | 'multipart';
   partSize?: number;
   partCount?: number;
-  partsReceived: number;
+  /** Pending uploads: parts S3 has (a single PUT: 1 once it arrived). */
+  partsReceived?: number;
   bytesReceived: number;
   /** Multipart: the parts S3 has, with their ETags and sizes. */
   parts?: { partNumber: number; etag: string; size: number }[];
@@ -274,16 +275,16 @@ export class PresignedUploads {
     checkBatchId(batchId);
     const batch = await this.options.batches.get(batchId);
     if (batch?.source.startsWith(UPLOAD_SOURCE)) {
-      if (!mayAccess(caller, ownerOfSource(batch.source))) throw unknownUpload(batchId);
+      const source = parseUploadSource(batch.source);
+      if (!mayAccess(caller, source.client)) throw unknownUpload(batchId);
       return {
         batchId,
         state: 'completed',
         archiveKey: batch.archiveKey,
         sizeBytes: Number(batch.sizeBytes),
         sha256: batch.sha256,
-        partsReceived: 0,
         bytesReceived: Number(batch.sizeBytes),
-        ...sourceParts(batch.source),
+        ...source,
         batchStatus: batch.status,
       };
     }
@@ -541,7 +542,7 @@ export class PresignedUploads {
   ): Promise<CompleteUploadResponse | undefined> {
     const batch = await this.options.batches.get(batchId);
     if (!batch) return undefined;
-    if (!batch.source.startsWith(UPLOAD_SOURCE) || !mayAccess(caller, ownerOfSource(batch.source)))
+    if (!batch.source.startsWith(UPLOAD_SOURCE) || !mayAccess(caller, parseUploadSource(batch.source).client))
       throw unknownUpload(batchId);
     return {
       batchId,
@@ -557,15 +558,10 @@ export class PresignedUploads {
 /** Batches from this API record `upload-api:{client}/{filename}` (or `upload-api:{filename}`) as source. */
 const UPLOAD_SOURCE = 'upload-api:';
 
-function ownerOfSource(source: string): string | undefined {
+function parseUploadSource(source: string): { client?: string; filename: string } {
   const rest = source.slice(UPLOAD_SOURCE.length);
-  return rest.includes('/') ? rest.slice(0, rest.indexOf('/')) : undefined;
-}
-
-function sourceParts(source: string): { client?: string; filename: string } {
-  const client = ownerOfSource(source);
-  const rest = source.slice(UPLOAD_SOURCE.length);
-  return client ? { client, filename: rest.slice(client.length + 1) } : { filename: rest };
+  const slash = rest.indexOf('/');
+  return slash < 0 ? { filename: rest } : { client: rest.slice(0, slash), filename: rest.slice(slash + 1) };
 }
 
 function mayAccess(caller: UploadCaller | undefined, owner: string | undefined): boolean {
