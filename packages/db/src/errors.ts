@@ -74,3 +74,10 @@ export class NothingToUndoError extends Error {
     this.name = 'NothingToUndoError';
   }
 }
+
+export class UploadClientExistsError extends Error {
+  constructor(readonly clientName: string) {
+    super(`an upload client named ${JSON.stringify(clientName)} exists already (revoked names stay taken)`);
+    this.name = 'UploadClientExistsError';
+  }
+}

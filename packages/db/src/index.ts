@@ -32,6 +32,11 @@ export {
   type UndoneLabel,
 } from './review-repository.js';
 export {
+  UploadClientRepository,
+  UPLOAD_CLIENT_SCOPES,
+  type CreateUploadClientInput,
+} from './upload-client-repository.js';
+export {
   MonitoringQueries,
   type StatusCount,
   type StuckBatch,
@@ -55,6 +60,7 @@ export {
   UsernameTakenError,
   LeaseNotHeldError,
   NothingToUndoError,
+  UploadClientExistsError,
 } from './errors.js';
 export {
   PrismaClient,
@@ -63,6 +69,7 @@ export {
   FailureStage,
   RaRole,
   RaAssignmentStatus,
+  UploadClientScope,
   type Batch,
   type AudioFile,
   type Transcript,
@@ -71,4 +78,5 @@ export {
   type RaUser,
   type RaAssignment,
   type RaLabel,
+  type UploadClient,
 } from './generated/prisma/client.js';

@@ -35,7 +35,7 @@ export {
   type ArchiveUploadOptions,
   type ArchiveUploadResult,
 } from './archive-uploader.js';
-export type { TransferProgress } from './transfer-progress.js';
+export { ProgressMeter, type TransferProgress } from './transfer-progress.js';
 export {
   downloadVerified,
   openVerifiedStream,
