@@ -103,6 +103,7 @@ due AS (
          (b.status = 'complete' AND b.completed_at <= least(d.now, d.deadline_at)) AS complete
   FROM batches b, d
   WHERE b.transferred_at < d.cutoff_at AND b.transferred_at >= d.cutoff_at - :'lookback'::interval
+    AND b.status <> 'failed' -- failed as a whole: never completes by itself, a replay makes it due again
 )
 SELECT d.day::text AS date, :'tz'::text AS time_zone, d.cutoff_at, d.deadline_at,
        d.now >= d.deadline_at AS deadline_passed,

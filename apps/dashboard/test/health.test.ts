@@ -1,12 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { BatchRepository } from '@audio/db';
 import { findProgram, freePort, STARTUP_DEADLINE_MS, waitForPort } from '@audio/local-services';
-import { HeartbeatPublisher } from '@audio/queues';
+import { METRIC_NAMES } from '@audio/metrics';
+import { HeartbeatPublisher, transcribeQueueName } from '@audio/queues';
 import { runHealthCli, type HealthReport } from '../src/index.js';
-import { createTestDashboard, type TestDashboard } from './support/test-dashboard.js';
+import { createTestDashboard, createUser, loginAs, type TestDashboard } from './support/test-dashboard.js';
 
 const SHA = 'a'.repeat(64);
 
@@ -84,6 +87,136 @@ describe('GET /health and GET /metrics', () => {
     } finally {
       await heartbeat.stop();
       connection.disconnect();
+    }
+  });
+});
+
+/** An Etc/GMT zone where it is now between 12:00 and 12:59, so that a 23:59 deadline is hours away. */
+function zoneAtLocalNoon(): string {
+  const offset = 12 - new Date().getUTCHours(); // -11 … +12
+  return offset === 0 ? 'UTC' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
+}
+
+describe('the noon forecast', () => {
+  let dashboard: TestDashboard;
+  const host = 'forecast-host';
+
+  beforeAll(async () => {
+    dashboard = await createTestDashboard({
+      env: {
+        NOON_TIME_ZONE: zoneAtLocalNoon(),
+        NOON_CUTOFF: '06:00',
+        NOON_DEADLINE: '23:59',
+        STUCK_BATCH_AFTER: '24h',
+        NOON_THROUGHPUT_WINDOW: '1h',
+      },
+    });
+    // Due today (transferred 8 h ago, before the 06:00 cutoff): 10 060 files, 60 done in the last 10
+    // minutes at one every 10 s (0.1 files/s): 10 000 files left need about 28 h, the deadline is < 12 h away.
+    const batchId = '20250101-000000-f0f0f0';
+    const batches = new BatchRepository(dashboard.db);
+    await batches.create({
+      batchId,
+      archiveKey: `archives/${batchId}.tar`,
+      sha256: SHA,
+      sizeBytes: 1000,
+      source: 'test',
+      transferredAt: new Date(Date.now() - 8 * 3_600_000),
+    });
+    await batches.markUnpacking(batchId, host);
+    await batches.markUnpacked(batchId, { fileCount: 10_060 });
+    const start = Date.now() - 10 * 60_000;
+    await dashboard.db.prisma.audioFile.createMany({
+      data: Array.from({ length: 60 }, (_, i) => ({
+        batchId,
+        originalFilename: `f${i}.mp3`,
+        sizeBytes: 100n,
+        sha256: SHA,
+        createdAt: new Date(start + i * 10_000),
+      })),
+    });
+  });
+  afterAll(() => dashboard?.close());
+
+  it('warns (200, status warning, CLI exit 3) when the projection passes the deadline, before it is missed', async () => {
+    const connection = new Redis(dashboard.redisUrl);
+    const heartbeat = new HeartbeatPublisher(
+      connection,
+      dashboard.prefix,
+      { hostId: host, app: 'gpu', version: 'test', queues: [transcribeQueueName(host)] },
+      async () => ({ activeJobs: 1, freeScratchBytes: null }),
+    );
+    try {
+      // No live host yet: the forecast cannot be made, and says so.
+      let report = (await request(dashboard.app).get('/health').expect(200)).body as HealthReport;
+      expect(report.status).toBe('warning');
+      expect(report.noonForecast?.state).toBe('unknown');
+      expect(report.warnings).toEqual([
+        'noon forecast: 10000 files of 1 batch due by 23:59 ' +
+          `${dashboard.env.NOON_TIME_ZONE}, and no live processing host`,
+      ]);
+
+      await heartbeat.beat();
+      report = (await request(dashboard.app).get('/health').expect(200)).body as HealthReport;
+      expect(report.status).toBe('warning');
+      expect(report.problems).toEqual([]);
+      expect(report.noonTarget).toMatchObject({ met: false, deadlinePassed: false });
+      const forecast = report.noonForecast!;
+      expect(forecast).toMatchObject({ state: 'at_risk', batchesRemaining: 1, filesRemaining: 10_000 });
+      expect(forecast.filesPerSecond).toBeCloseTo(59 / 590, 6);
+      expect(Date.parse(String(forecast.projectedReadyAt))).toBeGreaterThan(
+        Date.parse(String(forecast.deadlineAt)),
+      );
+      expect(report.warnings[0]).toMatch(
+        /^noon forecast: 10000 files of 1 batch due by 23:59 .* are projected ready at \S+, \d+ h \d+ min after the deadline, at 0\.10 files\/s from 1 host$/,
+      );
+
+      const metrics = (await request(dashboard.app).get('/metrics').expect(200)).text;
+      expect(metrics).toContain('audio_health_status 0.5');
+      expect(metrics).toContain('audio_noon_projected_miss 1');
+      expect(metrics).toContain('audio_noon_backlog_files 10000');
+      expect(metrics).toMatch(/audio_host_throughput_files_per_second\{host="forecast-host"\} 0\.1/);
+      expect(metrics).toMatch(/audio_noon_projected_ready_timestamp_seconds \d+/);
+      expect(metrics).toMatch(/audio_noon_deadline_timestamp_seconds \d+/);
+
+      const output: string[] = [];
+      expect(await runHealthCli(['--compact'], { env: dashboard.env, stdout: (t) => output.push(t) })).toBe(
+        3,
+      );
+      expect((JSON.parse(output.join('')) as HealthReport).status).toBe('warning');
+
+      await createUser(dashboard, 'forecast-viewer', 'viewer');
+      const viewer = await loginAs(dashboard.app, 'forecast-viewer');
+      const page = (await viewer.get('/status').expect(200)).text;
+      expect(page).toContain('badge warning');
+      expect(page).toMatch(/id="noon-forecast"[\s\S]*at risk[\s\S]*10000 files left/);
+    } finally {
+      await heartbeat.stop();
+      connection.disconnect();
+    }
+  });
+});
+
+describe('the alert rules (infra/prometheus/alerts.yml)', () => {
+  it('name only series that the dashboard or the workers export', async () => {
+    const rules = fs.readFileSync(
+      path.resolve(import.meta.dirname, '../../../infra/prometheus/alerts.yml'),
+      'utf8',
+    );
+    const named = [...new Set(rules.match(/\baudio_[a-z0-9_]+/g))].sort();
+    expect(named.length).toBeGreaterThan(10);
+    const dashboard = await createTestDashboard();
+    try {
+      const exported = (await request(dashboard.app).get('/metrics').expect(200)).text;
+      const workerSeries = Object.values(METRIC_NAMES);
+      const missing = named.filter(
+        (name) =>
+          !exported.includes(`# TYPE ${name} `) &&
+          !workerSeries.includes(name.replace(/_(count|sum|bucket)$/, '') as never),
+      );
+      expect(missing).toEqual([]);
+    } finally {
+      await dashboard.close();
     }
   });
 });

@@ -13,6 +13,7 @@ import { InboxSource } from './inbox-source.js';
 import { FileProgressBar } from './progress-bar.js';
 import { pushArchive } from './push-client.js';
 import { replayBatch } from './replay.js';
+import { formatAuditReport, StorageAudit } from './storage-audit.js';
 import { SftpSource } from './sftp-source.js';
 import { startTransferApp } from './transfer-app.js';
 import { openTransferContext, type TransferContext } from './transfer-context.js';
@@ -291,6 +292,36 @@ export function buildCli(): Command {
         if (!client) throw new CliUsageError(`no client named ${name} (transfer clients list)`);
         print(false, client, `client ${client.name} revoked at ${client.revokedAt!.toISOString()}`);
       });
+    });
+
+  program
+    .command('audit')
+    .description(
+      'compare the database with the bucket: missing Opus objects, orphan Opus objects and archives, ' +
+        'batches whose archive is gone, assignments on audio that cannot be played; exit 1 while any remain',
+    )
+    .option('--repair', 'make the safe repairs (each finding says what it does; nothing is deleted outright)')
+    .option('--grace-hours <hours>', 'objects younger than this are never orphans', '24')
+    .option('--force', 'move orphans even when they are most of the bucket (a wrong database?)')
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: { repair?: boolean; graceHours: string; force?: boolean; json?: boolean }) => {
+      const graceHours = Number(opts.graceHours);
+      if (!Number.isFinite(graceHours) || graceHours < 0) {
+        throw new CliUsageError(`--grace-hours must be a number of hours ≥ 0, got ${opts.graceHours}`);
+      }
+      const context = await openTransferContext({ logger: cliLogger(false) });
+      try {
+        const report = await new StorageAudit(context).run({
+          repair: Boolean(opts.repair),
+          force: Boolean(opts.force),
+          graceMs: graceHours * 3_600_000,
+        });
+        if (opts.json) print(true, report, '');
+        else process.stdout.write(formatAuditReport(report));
+        if (report.findings.some((f) => !f.repaired)) process.exitCode = 1;
+      } finally {
+        await context.close();
+      }
     });
 
   program

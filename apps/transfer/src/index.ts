@@ -93,3 +93,13 @@ export {
 } from './transfer-app.js';
 export { buildCli, serve, CliUsageError } from './cli-program.js';
 export { MultipartJanitor } from './multipart-janitor.js';
+export {
+  StorageAudit,
+  formatAuditReport,
+  INCONSISTENCY_KINDS,
+  QUARANTINE_PREFIX,
+  type AuditReport,
+  type Finding,
+  type InconsistencyKind,
+  type StorageAuditOptions,
+} from './storage-audit.js';

@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import type { BatchStatus, FailureStage } from './generated/prisma/client.js';
+import { Prisma, type BatchStatus, type FailureStage } from './generated/prisma/client.js';
 import { DbInputError } from './errors.js';
 
 // The operators' checks, as typed functions; infra/monitoring.sql has the same queries for psql.
@@ -69,6 +69,37 @@ export interface NoonTargetReport {
   met: boolean;
   /** Flagged items waiting in the review queue now. */
   flaggedWaiting: number;
+  /**
+   * Batches of the same window that failed as a whole (a truncated archive…): not due, since they can
+   * never complete by themselves; a replay puts them back into the pipeline and so into the target.
+   */
+  failedBatchIds: string[];
+}
+
+export interface NoonBacklog {
+  cutoffAt: Date;
+  deadlineAt: Date;
+  /** Due batches (as in noonTarget) neither complete nor failed now. */
+  batches: number;
+  /** Files of unpacked due batches with no row and no failure yet. */
+  filesRemaining: number;
+  /** Due batches whose file count is not known yet (not unpacked). */
+  batchesNotUnpacked: number;
+  bytesNotUnpacked: number;
+  /** Archive bytes per file of the batches completed in the last 7 days; null without history. */
+  bytesPerFile: number | null;
+}
+
+export interface HostThroughput {
+  host: string;
+  /** Files recorded in the window. */
+  files: number;
+  /** Of those, the ones timed: written less than `idleGapMs` after the host's previous write. */
+  timedFiles: number;
+  /** The time those took: the host's busy time in the window, idle gaps left out. */
+  busySeconds: number;
+  /** timedFiles / busySeconds, or null when nothing could be timed. */
+  filesPerSecond: number | null;
 }
 
 export interface FlaggedWaiting {
@@ -114,6 +145,14 @@ export interface ReviewerDayCount {
 interface Window {
   /** End of the window; default: the database's now(). */
   now?: Date;
+}
+
+/** Today's noon target: its time zone, cutoff and deadline (HH:MM local), lookback. */
+export interface NoonWindow extends Window {
+  timeZone: string;
+  cutoff?: string;
+  deadline?: string;
+  lookbackMs?: number;
 }
 
 export class MonitoringQueries {
@@ -212,43 +251,113 @@ export class MonitoringQueries {
    * The noon target: every batch transferred before the cutoff (default 06:00) of today, in `timeZone`,
    * is complete by the deadline (default 12:00) of today. Batches transferred more than `lookbackMs`
    * (default 7 days) before the cutoff are not counted, so that one abandoned batch does not fail every
-   * later day. Also reports how many flagged items wait for review.
+   * later day. A batch that failed as a whole (a truncated archive…) is not due: it cannot complete by
+   * itself, and counting it would fail every check of the lookback; it is listed in `failedBatchIds`,
+   * and a replay (which moves it back to `unpacking`) makes it due again. Also reports how many
+   * flagged items wait for review.
    */
-  async noonTarget(options: {
-    timeZone: string;
-    cutoff?: string;
-    deadline?: string;
-    lookbackMs?: number;
-    now?: Date;
-  }): Promise<NoonTargetReport> {
-    const timeZone = zone(options.timeZone);
-    const cutoff = timeOfDay(options.cutoff ?? '06:00', 'cutoff');
-    const deadline = timeOfDay(options.deadline ?? '12:00', 'deadline');
-    const lookbackMs = duration(options.lookbackMs ?? 7 * DAY_MS, 'lookbackMs');
+  async noonTarget(options: NoonWindow): Promise<NoonTargetReport> {
+    const { timeZone, lookbackMs, day } = noonDay(options);
     const rows = await this.db.prisma.$queryRaw<NoonTargetReport[]>`
-      WITH t AS (SELECT coalesce(${options.now ?? null}::timestamptz, now()) AS now),
-      d AS (
-        SELECT t.now, x.day,
-               (x.day + ${cutoff}::time) AT TIME ZONE ${timeZone}::text AS cutoff_at,
-               (x.day + ${deadline}::time) AT TIME ZONE ${timeZone}::text AS deadline_at
-        FROM t, LATERAL (SELECT (t.now AT TIME ZONE ${timeZone}::text)::date AS day) x
-      ),
-      due AS (
-        SELECT b.batch_id, b.transferred_at,
+      WITH ${day},
+      scope AS (
+        SELECT b.batch_id, b.transferred_at, b.status,
                (b.status = 'complete' AND b.completed_at <= least(d.now, d.deadline_at)) AS complete
         FROM batches b, d
         WHERE b.transferred_at < d.cutoff_at
           AND b.transferred_at >= d.cutoff_at - ${lookbackMs}::float8 * interval '1 millisecond'
-      )
+      ),
+      due AS (SELECT * FROM scope WHERE status <> 'failed')
       SELECT d.day::text AS date, ${timeZone}::text AS "timeZone", d.cutoff_at AS "cutoffAt",
              d.deadline_at AS "deadlineAt", d.now >= d.deadline_at AS "deadlinePassed",
              (SELECT count(*)::int FROM due) AS "batchesDue",
              (SELECT count(*)::int FROM due WHERE complete) AS "batchesComplete",
              array(SELECT batch_id FROM due WHERE NOT complete ORDER BY transferred_at, batch_id) AS "lateBatchIds",
              NOT EXISTS (SELECT 1 FROM due WHERE NOT complete) AS met,
-             (SELECT count(*)::int FROM ra_queue) AS "flaggedWaiting"
+             (SELECT count(*)::int FROM ra_queue) AS "flaggedWaiting",
+             array(SELECT batch_id FROM scope WHERE status = 'failed' ORDER BY transferred_at, batch_id)
+               AS "failedBatchIds"
       FROM d`;
     return rows[0]!;
+  }
+
+  /**
+   * What is left of today's noon target now: the due batches (as in noonTarget) neither complete nor
+   * failed, their files without a row or a failure, and for batches not unpacked yet their archive
+   * bytes with the recent bytes per file to estimate their files from.
+   */
+  async noonBacklog(options: NoonWindow): Promise<NoonBacklog> {
+    const { lookbackMs, day } = noonDay(options);
+    const rows = await this.db.prisma.$queryRaw<NoonBacklog[]>`
+      WITH ${day},
+      due AS (
+        SELECT b.batch_id, b.file_count, b.size_bytes
+        FROM batches b, d
+        WHERE b.transferred_at < d.cutoff_at
+          AND b.transferred_at >= d.cutoff_at - ${lookbackMs}::float8 * interval '1 millisecond'
+          AND b.status NOT IN ('complete', 'failed')
+      ),
+      progress AS (
+        SELECT due.batch_id, due.file_count, due.size_bytes,
+               (SELECT count(*) FROM audio_files a WHERE a.batch_id = due.batch_id) AS done,
+               (SELECT count(DISTINCT f.entry) FROM processing_failures f
+                 WHERE f.batch_id = due.batch_id AND f.entry <> '') AS failed
+        FROM due
+      ),
+      history AS (
+        SELECT sum(b.size_bytes)::float8 / nullif(sum(b.file_count), 0) AS bytes_per_file
+        FROM batches b, d
+        WHERE b.status = 'complete' AND b.file_count > 0
+          AND b.completed_at >= d.now - interval '7 days' AND b.completed_at <= d.now
+      )
+      SELECT d.cutoff_at AS "cutoffAt", d.deadline_at AS "deadlineAt",
+             (SELECT count(*)::int FROM progress) AS batches,
+             (SELECT coalesce(sum(greatest(0, file_count - done - failed)), 0)::int FROM progress
+               WHERE file_count IS NOT NULL) AS "filesRemaining",
+             (SELECT count(*)::int FROM progress WHERE file_count IS NULL) AS "batchesNotUnpacked",
+             (SELECT coalesce(sum(size_bytes), 0)::float8 FROM progress WHERE file_count IS NULL)
+               AS "bytesNotUnpacked",
+             history.bytes_per_file AS "bytesPerFile"
+      FROM d, history`;
+    return rows[0]!;
+  }
+
+  /**
+   * Each processing host's measured rate over the window (default 1 h): files recorded per second of
+   * busy time. Rows are grouped by write instant (a transcribe batch's rows share one); the gap before
+   * each group is the time its files took, unless it exceeds `idleGapMs` (default 5 min): then the
+   * host was idle, and that group starts a new run without being timed.
+   */
+  async hostThroughput(
+    options: { windowMs?: number; idleGapMs?: number } & Window = {},
+  ): Promise<HostThroughput[]> {
+    const windowMs = duration(options.windowMs ?? HOUR_MS, 'windowMs');
+    const idleGapMs = duration(options.idleGapMs ?? 5 * 60_000, 'idleGapMs');
+    const rows = await this.db.prisma.$queryRaw<Omit<HostThroughput, 'filesPerSecond'>[]>`
+      WITH t AS (SELECT coalesce(${options.now ?? null}::timestamptz, now()) AS now),
+      g AS (
+        SELECT b.host, a.created_at, count(*)::int AS files
+        FROM audio_files a JOIN batches b ON b.batch_id = a.batch_id, t
+        WHERE b.host IS NOT NULL
+          AND a.created_at > t.now - ${windowMs}::float8 * interval '1 millisecond' AND a.created_at <= t.now
+        GROUP BY b.host, a.created_at
+      ),
+      s AS (
+        SELECT host, files,
+               extract(epoch FROM created_at - lag(created_at) OVER (PARTITION BY host ORDER BY created_at))::float8
+                 AS gap
+        FROM g
+      )
+      SELECT host, sum(files)::int AS files,
+             coalesce(sum(files) FILTER (WHERE gap <= ${idleGapMs / 1000}::float8), 0)::int AS "timedFiles",
+             coalesce(sum(gap) FILTER (WHERE gap <= ${idleGapMs / 1000}::float8), 0)::float8 AS "busySeconds"
+      FROM s
+      GROUP BY host
+      ORDER BY host`;
+    return rows.map((r) => ({
+      ...r,
+      filesPerSecond: r.busySeconds > 0 ? r.timedFiles / r.busySeconds : null,
+    }));
   }
 
   /** Flagged items in the review queue. */
@@ -332,6 +441,22 @@ export class MonitoringQueries {
       GROUP BY 1, u.username
       ORDER BY 1, u.username`;
   }
+}
+
+/** The CTEs `t` (now) and `d` (now, day, cutoff_at, deadline_at) of a noon query, options checked. */
+function noonDay(options: NoonWindow): { timeZone: string; lookbackMs: number; day: Prisma.Sql } {
+  const timeZone = zone(options.timeZone);
+  const cutoff = timeOfDay(options.cutoff ?? '06:00', 'cutoff');
+  const deadline = timeOfDay(options.deadline ?? '12:00', 'deadline');
+  const lookbackMs = duration(options.lookbackMs ?? 7 * DAY_MS, 'lookbackMs');
+  const day = Prisma.sql`t AS (SELECT coalesce(${options.now ?? null}::timestamptz, now()) AS now),
+      d AS (
+        SELECT t.now, x.day,
+               (x.day + ${cutoff}::time) AT TIME ZONE ${timeZone}::text AS cutoff_at,
+               (x.day + ${deadline}::time) AT TIME ZONE ${timeZone}::text AS deadline_at
+        FROM t, LATERAL (SELECT (t.now AT TIME ZONE ${timeZone}::text)::date AS day) x
+      )`;
+  return { timeZone, lookbackMs, day };
 }
 
 function duration(ms: number, name: string): number {

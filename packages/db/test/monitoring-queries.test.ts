@@ -116,6 +116,7 @@ describe('MonitoringQueries on seeded data (now = 2025-06-23 10:30 UTC)', () => 
         lateBatchIds: ['20250623-020000-aaaaa3', '20250623-030000-aaaaa4'],
         met: false,
         flaggedWaiting: 3,
+        failedBatchIds: [],
       });
     });
 

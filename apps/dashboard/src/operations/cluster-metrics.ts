@@ -14,12 +14,14 @@ const SNAPSHOT_TTL_MS = 1000;
 /**
  * The dashboard's cluster-wide gauges, computed from Redis and Postgres when Prometheus scrapes
  * (`collect`), never in the background: queue depths of every known queue, per-host scratch and
- * heartbeats, batches by status, stuck batches, failures by reason over 24 h, the noon target.
+ * heartbeats, batches by status, stuck batches, failures by reason over 24 h, the noon target and
+ * its forecast.
  * A source that cannot be read leaves its series out and sets `audio_dependency_up` to 0.
  */
 export function registerClusterMetrics(
   registry: Registry,
   sources: { health: HealthChecker; monitoring: MonitoringQueries },
+  minFreeScratchBytes: number,
 ): void {
   let cached: { at: number; snapshot: Promise<Snapshot> } | undefined;
   const snapshot = (): Promise<Snapshot> => {
@@ -58,8 +60,8 @@ export function registerClusterMetrics(
       },
     });
 
-  gauge('audio_health_status', '1 when /health reports healthy, 0 otherwise', [], (g, s) =>
-    g.set(s.health.status === 'healthy' ? 1 : 0),
+  gauge('audio_health_status', '/health: 1 healthy, 0.5 warning, 0 unhealthy', [], (g, s) =>
+    g.set({ healthy: 1, warning: 0.5, unhealthy: 0 }[s.health.status]),
   );
   gauge(
     'audio_dependency_up',
@@ -90,6 +92,20 @@ export function registerClusterMetrics(
   gauge('audio_host_up', 'Whether a host that owns queues has a live heartbeat', ['host'], (g, s) => {
     for (const h of s.health.hosts ?? []) g.set({ host: h.hostId }, h.alive ? 1 : 0);
   });
+  gauge(
+    'audio_host_pending_jobs',
+    "Jobs waiting, delayed or active in a host's own queues",
+    ['host'],
+    (g, s) => {
+      for (const h of s.health.hosts ?? []) g.set({ host: h.hostId }, h.pendingJobs);
+    },
+  );
+  gauge(
+    'audio_scratch_min_free_bytes',
+    'HEALTH_MIN_FREE_SCRATCH: a host reporting less free scratch is unhealthy',
+    [],
+    (g) => g.set(minFreeScratchBytes),
+  );
   gauge(
     'audio_host_free_scratch_bytes',
     'Free scratch space a host reports in its heartbeat',
@@ -153,6 +169,45 @@ export function registerClusterMetrics(
   gauge('audio_noon_batches_late', 'Due batches not complete (by the deadline, or so far)', [], (g, s) => {
     if (s.health.noonTarget) g.set(s.health.noonTarget.lateBatchIds.length);
   });
+  // The forecast (see noon-forecast.ts); series are left out while it cannot be computed.
+  gauge('audio_noon_deadline_timestamp_seconds', "Today's noon deadline, Unix time", [], (g, s) => {
+    if (s.health.noonForecast) g.set(s.health.noonForecast.deadlineAt.getTime() / 1000);
+  });
+  gauge(
+    'audio_noon_projected_ready_timestamp_seconds',
+    "When today's due files are projected to be all processed, Unix time (absent when unknown)",
+    [],
+    (g, s) => {
+      const at = s.health.noonForecast?.projectedReadyAt;
+      if (at) g.set(at.getTime() / 1000);
+    },
+  );
+  gauge(
+    'audio_noon_projected_miss',
+    '1 when the noon forecast passes the deadline (at risk, unknown with files due, or missed), else 0',
+    [],
+    (g, s) => {
+      const f = s.health.noonForecast;
+      if (f) g.set(['at_risk', 'unknown', 'missed'].includes(f.state) ? 1 : 0);
+    },
+  );
+  gauge(
+    'audio_noon_backlog_files',
+    "Files of today's due batches still to process (estimated for archives not unpacked yet)",
+    [],
+    (g, s) => {
+      if (s.health.noonForecast) g.set(s.health.noonForecast.filesRemaining);
+    },
+  );
+  gauge(
+    'audio_host_throughput_files_per_second',
+    "A live processing host's rate the noon forecast counts (measured, or the mean of the measured ones)",
+    ['host'],
+    (g, s) => {
+      for (const h of s.health.noonForecast?.hosts ?? [])
+        if (h.filesPerSecond !== null) g.set({ host: h.host }, h.filesPerSecond);
+    },
+  );
   gauge('audio_review_queue_items', 'Flagged items waiting in the review queue', [], (g, s) => {
     if (s.health.noonTarget) g.set(s.health.noonTarget.flaggedWaiting);
   });

@@ -4,6 +4,7 @@ import { readHeartbeats, parseHostQueueName, type Heartbeat } from '@audio/queue
 import type { ObjectStore } from '@audio/storage';
 import type { HealthSettings } from '../server/dashboard-config.js';
 import { formatBytes, formatDuration } from '../views/display-format.js';
+import { forecastNoon, type NoonForecast } from './noon-forecast.js';
 import type { QueueRegistry } from './queue-registry.js';
 
 export interface DependencyStatus {
@@ -47,13 +48,18 @@ export interface HostStatus {
   activeJobs: number;
   /** Jobs waiting, delayed or active in its host-affine queues. */
   pendingJobs: number;
+  /** A live process of it works on a transcribe queue: it counts in the noon forecast. */
+  processes: boolean;
   workers: WorkerStatus[];
 }
 
 export interface HealthReport {
-  status: 'healthy' | 'unhealthy';
+  /** `warning`: nothing has failed yet, but something will unless someone acts (see `warnings`). */
+  status: 'healthy' | 'warning' | 'unhealthy';
   /** One line per problem, naming what is wrong; empty when healthy. */
   problems: string[];
+  /** One line per warning: the noon forecast passing the deadline. */
+  warnings: string[];
   checkedAt: string;
   durationMs: number;
   dependencies: { redis: DependencyStatus; postgres: DependencyStatus; s3: DependencyStatus };
@@ -62,6 +68,7 @@ export interface HealthReport {
   hosts: HostStatus[] | null;
   stuckBatches: { olderThanMs: number; count: number; batches: StuckBatch[] } | null;
   noonTarget: NoonTargetReport | null;
+  noonForecast: NoonForecast | null;
 }
 
 export interface HealthDeps {
@@ -88,7 +95,8 @@ const STATES = [
  * What `/health` and the `health` CLI report: Redis, Postgres and S3 reachability with latency, queue
  * depths, each host's heartbeats and scratch, stuck batches and the noon target. Unhealthy when a
  * dependency is unreachable, a batch is stuck, a host is low on scratch, a dead host still has jobs in
- * its queues, or the noon deadline passed with batches incomplete.
+ * its queues, or the noon deadline passed with batches incomplete. A warning (not yet a failure) when
+ * the noon forecast passes the deadline, or files are due and no live host has a measured rate.
  */
 export class HealthChecker {
   private readonly monitoring: MonitoringQueries;
@@ -110,7 +118,7 @@ export class HealthChecker {
       if (!status.ok) problems.push(`${name} unreachable: ${status.error}`);
     }
 
-    const [fleet, stuck, noon] = await Promise.all([
+    const [fleet, stuck, noon, pace] = await Promise.all([
       redis.ok ? this.attempt('queues', () => this.fleet(), problems) : null,
       postgres.ok
         ? this.attempt(
@@ -121,6 +129,17 @@ export class HealthChecker {
         : null,
       postgres.ok
         ? this.attempt('noon target', () => this.monitoring.noonTarget(settings.noon), problems)
+        : null,
+      postgres.ok
+        ? this.attempt(
+            'noon forecast',
+            () =>
+              Promise.all([
+                this.monitoring.noonBacklog(settings.noon),
+                this.monitoring.hostThroughput({ windowMs: settings.throughputWindowMs }),
+              ]),
+            problems,
+          )
         : null,
     ]);
 
@@ -151,9 +170,24 @@ export class HealthChecker {
       );
     }
 
+    const warnings: string[] = [];
+    const forecast =
+      pace && fleet
+        ? forecastNoon({
+            backlog: pace[0],
+            throughput: pace[1],
+            liveHosts: fleet.hosts.filter((h) => h.alive && h.processes).map((h) => h.hostId),
+            now: new Date(started),
+            throughputWindowMs: settings.throughputWindowMs,
+          })
+        : null;
+    const noonWarning = forecast && forecastWarning(forecast, settings);
+    if (noonWarning) warnings.push(noonWarning);
+
     return {
-      status: problems.length === 0 ? 'healthy' : 'unhealthy',
+      status: problems.length > 0 ? 'unhealthy' : warnings.length > 0 ? 'warning' : 'healthy',
       problems,
+      warnings,
       checkedAt: new Date(started).toISOString(),
       durationMs: Date.now() - started,
       dependencies: { redis, postgres, s3 },
@@ -163,6 +197,7 @@ export class HealthChecker {
         ? { olderThanMs: settings.stuckAfterMs, count: stuck.length, batches: stuck }
         : null,
       noonTarget: noon,
+      noonForecast: forecast,
     };
   }
 
@@ -212,6 +247,7 @@ export class HealthChecker {
           scratchLow: false,
           activeJobs: 0,
           pendingJobs: 0,
+          processes: false,
           workers: [],
         };
         hosts.set(hostId, host);
@@ -231,6 +267,7 @@ export class HealthChecker {
         ageSeconds: Math.max(0, (now - Date.parse(beat.updatedAt)) / 1000),
       });
       host.activeJobs += beat.activeJobs;
+      host.processes ||= beat.queues.some((q) => parseHostQueueName(q)?.kind === 'transcribe');
       if (beat.freeScratchBytes !== null) {
         host.freeScratchBytes = Math.min(host.freeScratchBytes ?? Infinity, beat.freeScratchBytes);
       }
@@ -276,6 +313,17 @@ export class HealthChecker {
     });
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
+}
+
+function forecastWarning(f: NoonForecast, settings: HealthSettings): string | null {
+  const due = `${f.filesRemaining} files of ${f.batchesRemaining} batch${f.batchesRemaining === 1 ? '' : 'es'} due by ${settings.noon.deadline} ${settings.noon.timeZone}`;
+  if (f.state === 'unknown') {
+    return `noon forecast: ${due}, and ${f.hosts.length === 0 ? 'no live processing host' : `no files recorded by a live host in the last ${formatDuration(f.throughputWindowMs)}`}`;
+  }
+  if (f.state === 'at_risk') {
+    return `noon forecast: ${due} are projected ready at ${f.projectedReadyAt!.toISOString()}, ${formatDuration(-f.marginSeconds! * 1000)} after the deadline, at ${f.filesPerSecond!.toFixed(2)} files/s from ${f.hosts.length} host${f.hosts.length === 1 ? '' : 's'}`;
+  }
+  return null;
 }
 
 function round(ms: number): number {

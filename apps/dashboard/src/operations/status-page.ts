@@ -3,6 +3,7 @@ import { requirePermission } from '../auth/access-control.js';
 import type { CsrfProtection } from '../auth/csrf-protection.js';
 import { formatBytes, formatDuration, formatTime } from '../views/display-format.js';
 import type { HealthChecker, HealthReport } from './health-check.js';
+import type { NoonForecast, NoonForecastState } from './noon-forecast.js';
 import { dataTable } from '../views/data-table.js';
 import { html, type SafeHtml } from '../views/html-template.js';
 import { renderPage } from '../views/page-layout.js';
@@ -25,6 +26,32 @@ export function createStatusPage(health: HealthChecker, csrf: CsrfProtection): R
   return router;
 }
 
+const FORECAST_BADGE: Record<NoonForecastState, SafeHtml> = {
+  done: html`<span class="badge ok">all ready</span>`,
+  on_track: html`<span class="badge ok">on track</span>`,
+  at_risk: html`<span class="badge warn">at risk</span>`,
+  unknown: html`<span class="badge warn">unknown</span>`,
+  missed: html`<span class="badge bad">missed</span>`,
+};
+
+/** Projected vs deadline: the backlog of today's due files over the live hosts' measured rate. */
+function forecastCard(f: NoonForecast | null): SafeHtml {
+  return html`<div class="card" id="noon-forecast">
+    <div class="label">Noon forecast</div>
+    <div class="value">
+      ${f ? html`${f.projectedReadyAt ? formatTime(f.projectedReadyAt) : '–'} ${FORECAST_BADGE[f.state]}` : '–'}
+    </div>
+    <div class="muted">${f ? forecastLine(f) : 'Postgres or Redis unavailable'}</div>
+  </div>`;
+}
+
+function forecastLine(f: NoonForecast): string {
+  const estimated = f.filesEstimated ? ` (${f.filesEstimated} estimated)` : '';
+  const rate = f.filesPerSecond === null ? 'no measured rate' : `${f.filesPerSecond.toFixed(2)} files/s`;
+  const hosts = `${f.hosts.length} live host${f.hosts.length === 1 ? '' : 's'}`;
+  return `deadline ${formatTime(f.deadlineAt)}; ${f.filesRemaining} files left${estimated} in ${f.batchesRemaining} batches; ${rate} from ${hosts}`;
+}
+
 function statusBody(r: HealthReport): SafeHtml {
   const noon = r.noonTarget;
   return html`<h1>Health <span class="badge ${r.status}">${r.status}</span></h1>
@@ -35,7 +62,18 @@ function statusBody(r: HealthReport): SafeHtml {
               ${r.problems.map((p) => html`<li>${p}</li>`)}
             </ul>
           </div>`
-        : html`<p class="notice">Everything checked is fine.</p>`
+        : r.warnings.length
+          ? ''
+          : html`<p class="notice">Everything checked is fine.</p>`
+    }
+    ${
+      r.warnings.length
+        ? html`<div class="warnings">
+            <ul>
+              ${r.warnings.map((w) => html`<li>${w}</li>`)}
+            </ul>
+          </div>`
+        : ''
     }
     <div class="cards" style="margin-top:14px">
       ${Object.entries(r.dependencies).map(
@@ -57,6 +95,7 @@ function statusBody(r: HealthReport): SafeHtml {
           ${noon ? html`due by ${formatTime(noon.deadlineAt)}; ${noon.flaggedWaiting} flagged items wait for review` : 'Postgres unavailable'}
         </div>
       </div>
+      ${forecastCard(r.noonForecast)}
       <div class="card">
         <div class="label">Stuck batches</div>
         <div class="value">${r.stuckBatches ? r.stuckBatches.count : '–'}</div>

@@ -72,7 +72,11 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
     queues: deps.queues,
     settings: config.health,
   });
-  registerClusterMetrics(deps.metrics.registry, { health, monitoring: new MonitoringQueries(deps.db) });
+  registerClusterMetrics(
+    deps.metrics.registry,
+    { health, monitoring: new MonitoringQueries(deps.db) },
+    config.health.minFreeScratchBytes,
+  );
 
   // Machine endpoints first: they must answer while Redis (which holds the sessions) is down.
   app.use(createMachineEndpoints({ health, registry: deps.metrics.registry, token: config.metricsToken }));

@@ -30,6 +30,12 @@ const healthEnv = envConfig({
   cutoff: fromEnv('NOON_CUTOFF', timeOfDay.default('06:00'), '06:00'),
   /** ... and must be complete (flagged items in the review queue) by this local time (HH:MM). */
   deadline: fromEnv('NOON_DEADLINE', timeOfDay.default('12:00'), '12:00'),
+  /** The noon forecast measures each host's files per second over this recent window. */
+  throughputWindowMs: fromEnv(
+    'NOON_THROUGHPUT_WINDOW',
+    durationFromEnv.pipe(z.number().min(60_000, 'must be at least 1m')).default(3_600_000),
+    '1h',
+  ),
   /** A host whose heartbeat reports less free scratch than this is unhealthy. */
   minFreeScratchBytes: fromEnv('HEALTH_MIN_FREE_SCRATCH', bytesFromEnv.default(10 * 1024 ** 3), '10GiB'),
   /** Each check gives up after this long. */
@@ -43,7 +49,7 @@ const healthEnv = envConfig({
 export type HealthSettings = z.output<typeof healthEnv>;
 export type NoonTargetSettings = HealthSettings['noon'];
 
-/** STUCK_BATCH_AFTER, NOON_TIME_ZONE/CUTOFF/DEADLINE, HEALTH_MIN_FREE_SCRATCH, HEALTH_CHECK_TIMEOUT. */
+/** STUCK_BATCH_AFTER, NOON_TIME_ZONE/CUTOFF/DEADLINE/THROUGHPUT_WINDOW, HEALTH_MIN_FREE_SCRATCH, HEALTH_CHECK_TIMEOUT. */
 export function readHealthSettings(env: NodeJS.ProcessEnv = process.env): HealthSettings {
   return readEnv(healthEnv, env);
 }

@@ -39,7 +39,7 @@ const STYLE = `
   .badge { display:inline-block; padding:1px 8px; border-radius:10px; font-size:12px; font-weight:600; background:#e6e9f0; }
   .badge.complete, .badge.ok, .badge.healthy { background:#dff3e3; color:var(--ok); }
   .badge.failed, .badge.bad, .badge.unhealthy { background:#fbe1df; color:var(--bad); }
-  .badge.unpacking, .badge.unpacked, .badge.warn { background:#fff0d6; color:var(--warn); }
+  .badge.unpacking, .badge.unpacked, .badge.warn, .badge.warning { background:#fff0d6; color:var(--warn); }
   .badge.flagged { background:#fbe1df; color:var(--bad); }
   .bar { position:relative; height:8px; min-width:120px; background:#e6e9f0; border-radius:4px; overflow:hidden; }
   .bar span { position:absolute; top:0; bottom:0; }
@@ -50,6 +50,7 @@ const STYLE = `
   .card .label { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.03em; }
   .card .value { font-size:20px; font-weight:600; margin-top:2px; }
   .problems { background:#fbe1df; border:1px solid #efb5ae; color:#7a1a14; padding:10px 14px; border-radius:8px; }
+  .warnings { background:#fff0d6; border:1px solid #f0c98a; color:#5c3500; padding:10px 14px; border-radius:8px; margin-top:8px; }
   .notice { background:#fff; border:1px solid var(--line); padding:14px; border-radius:8px; }
   form.stack { display:flex; flex-direction:column; gap:12px; max-width:560px; }
   form.stack label { display:flex; flex-direction:column; gap:4px; font-weight:600; }
