@@ -117,8 +117,10 @@ async function main(argv: string[]): Promise<void> {
         logger,
         onFile: (file, action) => print(`${action === 'reused' ? 'present' : 'fetched'}  ${file.path}`),
       });
+      // "already": nothing fetched and the link was there before (Ansible's changed_when reads it).
+      const unchanged = result.fetched.length === 0 && !result.switched;
       print(
-        `${result.name} ${result.version} in use at ${path.join(root, result.name)} ` +
+        `${result.name} ${result.version} ${unchanged ? 'already ' : ''}in use at ${path.join(root, result.name)} ` +
           `(${result.fetched.length} files fetched, ${result.bytesFetched} bytes; ${result.reused.length} present` +
           `${result.previous ? `; was ${result.previous}` : ''}` +
           `${result.removed.length ? `; removed ${result.removed.join(', ')}` : ''})`,

@@ -54,6 +54,8 @@ export interface SyncModelResult {
   bytesFetched: number;
   /** The version the link pointed to before, when another. */
   previous?: string;
+  /** The link was made or moved (false: it named this version already). */
+  switched: boolean;
   /** Versions removed beyond `keep`. */
   removed: string[];
 }
@@ -96,6 +98,7 @@ export async function syncModel(store: ObjectStore, options: SyncModelOptions): 
       fetched: [],
       reused: [],
       bytesFetched: 0,
+      switched: current !== version,
       removed: [],
     };
     if (current && current !== version) result.previous = current;

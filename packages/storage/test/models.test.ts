@@ -161,6 +161,7 @@ describe('models published to Swift and synced to a host', () => {
     // Already there: nothing fetched, the link unchanged.
     const again = await syncModel(store, { name, version: 'v1', root });
     expect(again.fetched).toEqual([]);
+    expect([result.switched, again.switched]).toEqual([true, false]);
     expect(await fsp.readlink(link())).toBe(`.versions/${name}/v1`);
   });
 

@@ -33,6 +33,10 @@ export interface WorkerStatus {
   activeJobs: number;
   queues: string[];
   freeScratchBytes: number | null;
+  /** The deployed release it runs, when known. */
+  release?: string;
+  /** Model name → version it has loaded (GPU workers). */
+  models?: Record<string, string>;
   updatedAt: string;
   ageSeconds: number;
 }
@@ -47,6 +51,8 @@ export interface HostStatus {
   activeJobs: number;
   /** Jobs waiting, delayed or active in its host-affine queues. */
   pendingJobs: number;
+  /** Model name → version its processes report (a model two processes disagree on: `v1 / v2`). */
+  models: Record<string, string>;
   workers: WorkerStatus[];
 }
 
@@ -212,6 +218,7 @@ export class HealthChecker {
           scratchLow: false,
           activeJobs: 0,
           pendingJobs: 0,
+          models: {},
           workers: [],
         };
         hosts.set(hostId, host);
@@ -227,10 +234,16 @@ export class HealthChecker {
         activeJobs: beat.activeJobs,
         queues: beat.queues,
         freeScratchBytes: beat.freeScratchBytes,
+        ...(beat.release ? { release: beat.release } : {}),
+        ...(beat.models ? { models: beat.models } : {}),
         updatedAt: beat.updatedAt,
         ageSeconds: Math.max(0, (now - Date.parse(beat.updatedAt)) / 1000),
       });
       host.activeJobs += beat.activeJobs;
+      for (const [name, version] of Object.entries(beat.models ?? {})) {
+        const known = host.models[name]?.split(' / ') ?? [];
+        if (!known.includes(version)) host.models[name] = [...known, version].sort().join(' / ');
+      }
       if (beat.freeScratchBytes !== null) {
         host.freeScratchBytes = Math.min(host.freeScratchBytes ?? Infinity, beat.freeScratchBytes);
       }

@@ -76,6 +76,11 @@ describe('pnpm models (publish, sync, list) against Swift', () => {
     expect(synced.code).toBe(0);
     expect(synced.stdout).toContain(`${name} 1.0 in use at ${path.join(root, name)} (2 files fetched`);
     expect(await fsp.readFile(path.join(root, name, 'sub', 'config.json'), 'utf8')).toBe('{"a":1}');
+    // Run again (Ansible's second run): nothing to do, and it says "already" (its changed_when).
+    const resynced = await models(['sync', '--name', name, '--version', '1.0', '--root', root]);
+    expect(resynced.stdout).toContain(
+      `${name} 1.0 already in use at ${path.join(root, name)} (0 files fetched`,
+    );
 
     const listed = await models(['list', '--name', name, '--root', root, '--json']);
     expect(lastJson(listed.stdout)).toMatchObject({
