@@ -45,14 +45,14 @@ export interface HostStatus {
   hostId: string;
   /** A live heartbeat from at least one of its processes. */
   alive: boolean;
+  /** Model name → version its processes report (a model two processes disagree on: `v1 / v2`). */
+  models: Record<string, string>;
   /** The smallest free scratch any of its processes reports (they share the disk). */
   freeScratchBytes: number | null;
   scratchLow: boolean;
   activeJobs: number;
   /** Jobs waiting, delayed or active in its host-affine queues. */
   pendingJobs: number;
-  /** Model name → version its processes report (a model two processes disagree on: `v1 / v2`). */
-  models: Record<string, string>;
   workers: WorkerStatus[];
 }
 
@@ -214,11 +214,11 @@ export class HealthChecker {
         host = {
           hostId,
           alive,
+          models: {},
           freeScratchBytes: null,
           scratchLow: false,
           activeJobs: 0,
           pendingJobs: 0,
-          models: {},
           workers: [],
         };
         hosts.set(hostId, host);
@@ -240,12 +240,12 @@ export class HealthChecker {
         ageSeconds: Math.max(0, (now - Date.parse(beat.updatedAt)) / 1000),
       });
       host.activeJobs += beat.activeJobs;
+      if (beat.freeScratchBytes !== null) {
+        host.freeScratchBytes = Math.min(host.freeScratchBytes ?? Infinity, beat.freeScratchBytes);
+      }
       for (const [name, version] of Object.entries(beat.models ?? {})) {
         const known = host.models[name]?.split(' / ') ?? [];
         if (!known.includes(version)) host.models[name] = [...known, version].sort().join(' / ');
-      }
-      if (beat.freeScratchBytes !== null) {
-        host.freeScratchBytes = Math.min(host.freeScratchBytes ?? Infinity, beat.freeScratchBytes);
       }
     }
     for (const q of queues) {
