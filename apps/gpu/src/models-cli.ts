@@ -115,13 +115,14 @@ async function main(argv: string[]): Promise<void> {
         keep,
         verify: values.verify ?? false,
         logger,
-        onFile: (file, action) => print(`${action === 'reused' ? 'present' : 'fetched'}  ${file.path}`),
+        onFile: (file, action) => print(`${action}  ${file.path}`),
       });
       // "already": nothing fetched and the link was there before (Ansible's changed_when reads it).
-      const unchanged = result.fetched.length === 0 && !result.switched;
+      const unchanged = result.fetched.length + result.copied.length === 0 && !result.switched;
       print(
         `${result.name} ${result.version} ${unchanged ? 'already ' : ''}in use at ${path.join(root, result.name)} ` +
-          `(${result.fetched.length} files fetched, ${result.bytesFetched} bytes; ${result.reused.length} present` +
+          `(${result.fetched.length} files fetched, ${result.bytesFetched} bytes; ${result.copied.length} copied from ` +
+          `other versions here; ${result.reused.length} fetched before` +
           `${result.previous ? `; was ${result.previous}` : ''}` +
           `${result.removed.length ? `; removed ${result.removed.join(', ')}` : ''})`,
       );

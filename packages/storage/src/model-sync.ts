@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@audio/logger';
@@ -41,7 +42,7 @@ export interface SyncModelOptions {
   verify?: boolean;
   logger?: Logger;
   signal?: AbortSignal;
-  onFile?: (file: ModelFile, action: 'fetched' | 'reused') => void;
+  onFile?: (file: ModelFile, action: 'fetched' | 'copied' | 'reused') => void;
 }
 
 export interface SyncModelResult {
@@ -50,6 +51,9 @@ export interface SyncModelResult {
   /** The version's directory (what `{root}/{name}` points to). */
   dir: string;
   fetched: string[];
+  /** Files taken from another version on this host with the same sha256 (unchanged tokenizers, weights). */
+  copied: string[];
+  /** Files a sync cut short had fetched already. */
   reused: string[];
   bytesFetched: number;
   /** The version the link pointed to before, when another. */
@@ -96,6 +100,7 @@ export async function syncModel(store: ObjectStore, options: SyncModelOptions): 
       version,
       dir: finalDir,
       fetched: [],
+      copied: [],
       reused: [],
       bytesFetched: 0,
       switched: current !== version,
@@ -105,12 +110,19 @@ export async function syncModel(store: ObjectStore, options: SyncModelOptions): 
 
     if (!(await installedIntact(finalDir, manifest, options.verify ?? false, logger))) {
       await fs.mkdir(stagingDir, { recursive: true });
+      const local = await filesOfOtherVersions(versionsDir, version);
       for (const file of manifest.files) {
         options.signal?.throwIfAborted();
         const target = path.join(stagingDir, ...file.path.split('/'));
         if (await hasBytes(target, file)) {
           result.reused.push(file.path);
           options.onFile?.(file, 'reused');
+          continue;
+        }
+        const same = local.get(`${file.sha256}:${file.size}`);
+        if (same && (await copyVerified(same, target, file))) {
+          result.copied.push(file.path);
+          options.onFile?.(file, 'copied');
           continue;
         }
         await fetchFile(store, manifest, file, target, options);
@@ -154,8 +166,8 @@ export async function installedModels(root: string): Promise<InstalledModel[]> {
   const entries = await fs.readdir(root, { withFileTypes: true }).catch(() => []);
   const found: InstalledModel[] = [];
   for (const entry of entries) {
-    if (!entry.isSymbolicLink()) continue;
-    const version = await currentVersion(root, entry.name);
+    if (!entry.isSymbolicLink() || entry.name.startsWith('.')) continue;
+    const version = await currentVersion(root, entry.name).catch(() => undefined); // not ours: not listed
     if (version)
       found.push({ name: entry.name, version, dir: path.join(root, VERSIONS_DIR, entry.name, version) });
   }
@@ -172,7 +184,7 @@ async function currentVersion(root: string, name: string): Promise<string | unde
       `${link} exists and is not a link made by model sync; move it away (or name the model differently)`,
     );
   const target = await fs.readlink(link);
-  const match = new RegExp(`^${VERSIONS_DIR}/([^/]+)/([^/]+)$`).exec(target.split(path.sep).join('/'));
+  const match = new RegExp(`^\\${VERSIONS_DIR}/([^/]+)/([^/]+)$`).exec(target.split(path.sep).join('/'));
   if (!match || match[1] !== name)
     throw new ModelSyncError(`${link} points to ${target}, not to a synced version of ${name}; move it away`);
   return match[2];
@@ -209,6 +221,36 @@ async function installedIntact(
   await fs.rm(path.join(dir, MANIFEST_FILE), { force: true });
   await fs.rm(staging, { recursive: true, force: true });
   await fs.rename(dir, staging);
+  return false;
+}
+
+/** sha256:size → a file with those bytes in another complete version of this model on this host. */
+async function filesOfOtherVersions(versionsDir: string, version: string): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  for (const entry of await fs.readdir(versionsDir, { withFileTypes: true })) {
+    if (!entry.isDirectory() || entry.name.startsWith('.') || entry.name === version) continue;
+    const dir = path.join(versionsDir, entry.name);
+    const text = await fs.readFile(path.join(dir, MANIFEST_FILE), 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    try {
+      for (const file of parseModelManifest(text, dir).files)
+        found.set(`${file.sha256}:${file.size}`, path.join(dir, ...file.path.split('/')));
+    } catch {
+      // not a version this sync can trust: its files are fetched instead
+    }
+  }
+  return found;
+}
+
+/** Copies (a reflink where the filesystem can) and checks the copy's sha256; false when it differs. */
+async function copyVerified(source: string, target: string, file: ModelFile): Promise<boolean> {
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  await fs.copyFile(source, target, fsConstants.COPYFILE_FICLONE).catch(() => undefined);
+  if (await hasBytes(target, file)) {
+    await fsyncPath(target);
+    return true;
+  }
+  await fs.rm(target, { force: true });
   return false;
 }
 
