@@ -1,10 +1,11 @@
 import { Queue } from 'bullmq';
-import { AudioFileRepository, BatchRepository, FailureRepository } from '@audio/db';
+import { AudioFileRepository, BatchRepository, FailureRepository, PolicyRepository } from '@audio/db';
 import { JobBatcher, transcribeQueueName } from '@audio/queues';
 import * as runtime from '@audio/runtime';
 import { readGpuConfig, type GpuConfig } from './config.js';
 import { finalizeBatch } from './finalize-handler.js';
-import { loadPolicy, SidecarProcess, type SidecarItem, type SidecarResultItem } from './sidecar/index.js';
+import { ActivePolicy } from './policy-store.js';
+import { SidecarProcess, type SidecarItem, type SidecarResultItem } from './sidecar/index.js';
 import { transcribeFile } from './transcribe-handler.js';
 
 export const APP_VERSION = '0.1.0';
@@ -32,7 +33,11 @@ async function gpuParts(
   config: GpuConfig,
 ): Promise<runtime.WorkerAppParts & { sidecar: SidecarProcess }> {
   const { hostId, logger, metrics, scratch, store } = context;
-  const policy = await loadPolicy(config.policyFile);
+  const activePolicy = new ActivePolicy(new PolicyRepository(context.db), {
+    refreshMs: config.policyRefreshMs,
+    logger,
+  });
+  const policy = await activePolicy.init(config.policyFile);
   const sidecar = SidecarProcess.fromEnv(context.env, {
     maxInFlight: 1 + config.batchesAhead,
     logger: logger.child({ component: 'sidecar' }),
@@ -40,7 +45,7 @@ async function gpuParts(
   });
   const ready = await sidecar.start();
   const batcher = new JobBatcher<SidecarItem, SidecarResultItem>(
-    { process: (items) => sidecar.process(items, policy) },
+    { process: async (items) => sidecar.process(items, await activePolicy.current()) },
     // Batches leave while fewer than this are at the sidecar; the others gather the next batch.
     { maxBatch: config.batchSize, maxWaitMs: config.batchWaitMs, maxInFlight: 1 + config.batchesAhead },
   );
@@ -82,7 +87,7 @@ async function gpuParts(
       backend: ready.backend,
       models: ready.models,
       device: ready.device,
-      policy: policy.id,
+      policy: `${policy.id}@${policy.version}`,
       batchSize: config.batchSize,
     },
   };

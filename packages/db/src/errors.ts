@@ -52,3 +52,12 @@ export class UsernameTakenError extends Error {
     this.name = 'UsernameTakenError';
   }
 }
+
+export class PolicyNotFoundError extends Error {
+  constructor(readonly reference: string) {
+    super(
+      `no policy version ${reference} is stored (pnpm policy list shows them; pnpm policy add FILE stores one)`,
+    );
+    this.name = 'PolicyNotFoundError';
+  }
+}

@@ -21,6 +21,13 @@ export {
   type RaQueueItem,
 } from './reviewer-repository.js';
 export {
+  PolicyRepository,
+  reviewDraw,
+  type AddPolicyInput,
+  type PolicySampling,
+  type PolicySummary,
+} from './policy-repository.js';
+export {
   MonitoringQueries,
   type StatusCount,
   type StuckBatch,
@@ -42,6 +49,7 @@ export {
   ConflictingRecordError,
   AudioFileNotFoundError,
   UsernameTakenError,
+  PolicyNotFoundError,
 } from './errors.js';
 export {
   PrismaClient,
@@ -58,4 +66,5 @@ export {
   type RaUser,
   type RaAssignment,
   type RaLabel,
+  type Policy,
 } from './generated/prisma/client.js';

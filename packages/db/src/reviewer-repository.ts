@@ -121,6 +121,7 @@ export class ReviewerRepository {
         SELECT audio_file_id, ${reviewerId}::uuid, now() + ${leaseMs}::float8 * interval '1 millisecond'
         FROM ra_queue
         WHERE assigned_reviewer_id IS NULL AND s3_opus_path IS NOT NULL
+          AND NOT (${reviewerId}::uuid = ANY (reviewed_by))
         ORDER BY flagged_at, audio_file_id
         LIMIT 1
         ON CONFLICT (audio_file_id) WHERE status = 'open' DO NOTHING
@@ -132,7 +133,8 @@ export class ReviewerRepository {
         return rows[0] ?? null;
       }
       const waiting = await this.db.prisma.$queryRaw<{ n: number }[]>`
-        SELECT count(*)::int AS n FROM ra_queue WHERE assigned_reviewer_id IS NULL AND s3_opus_path IS NOT NULL`;
+        SELECT count(*)::int AS n FROM ra_queue WHERE assigned_reviewer_id IS NULL AND s3_opus_path IS NOT NULL
+          AND NOT (${reviewerId}::uuid = ANY (reviewed_by))`;
       if (!waiting[0]?.n) return null;
     }
     return null;

@@ -9,6 +9,7 @@ export {
 export { SidecarRetryableError, SidecarUnavailableError, SidecarRequestError } from './errors.js';
 export {
   loadPolicy,
+  parsePolicy,
   policyDocumentSchema,
   PolicyFileError,
   DEMO_POLICY_FILE,

@@ -300,7 +300,7 @@ export class SidecarProcess extends EventEmitter<SidecarProcessEvents> {
       request.id = `r${++this.requestCounter}`;
       const wire: SidecarRequest =
         request.op === 'process'
-          ? { id: request.id, op: 'process', items: request.items, policy: request.policy! }
+          ? { id: request.id, op: 'process', items: request.items, policy: wirePolicy(request.policy!) }
           : { id: request.id, op: 'ping' };
       this.inFlight.push(request);
       child.process.stdin.write(`${JSON.stringify(wire)}\n`);
@@ -581,4 +581,9 @@ async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolea
   const result = await Promise.race([promise.then(() => true as const), timeout]);
   clearTimeout(timer);
   return result;
+}
+
+/** What the sidecar needs of a policy; a loaded policy's other fields (its text) stay here. */
+function wirePolicy({ id, version, sha256, document }: PolicyRef): PolicyRef {
+  return { id, version, sha256, document };
 }
