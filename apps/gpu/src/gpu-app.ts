@@ -1,8 +1,15 @@
 import { Queue } from 'bullmq';
-import { AudioFileRepository, BatchRepository, FailureRepository, PolicyRepository } from '@audio/db';
+import {
+  AudioFileRepository,
+  BatchRepository,
+  ClassificationRepository,
+  FailureRepository,
+  PolicyRepository,
+} from '@audio/db';
 import { JobBatcher, transcribeQueueName } from '@audio/queues';
 import * as runtime from '@audio/runtime';
 import { readGpuConfig, type GpuConfig } from './config.js';
+import { classifyStoredTranscripts } from './classify-handler.js';
 import { finalizeBatch } from './finalize-handler.js';
 import { ActivePolicy } from './policy-store.js';
 import { SidecarProcess, type SidecarItem, type SidecarResultItem } from './sidecar/index.js';
@@ -22,7 +29,7 @@ export async function startGpuApp(options: runtime.WorkerAppOptions = {}): Promi
     ...options,
     app: 'gpu',
     version: APP_VERSION,
-    serves: ['transcribe', 'finalize'],
+    serves: ['transcribe', 'finalize', 'classify'],
     setup: (context) => gpuParts(context, config),
   });
   return Object.assign(app, { sidecar: app.parts.sidecar });
@@ -33,7 +40,8 @@ async function gpuParts(
   config: GpuConfig,
 ): Promise<runtime.WorkerAppParts & { sidecar: SidecarProcess }> {
   const { hostId, logger, metrics, scratch, store } = context;
-  const activePolicy = new ActivePolicy(new PolicyRepository(context.db), {
+  const policies = new PolicyRepository(context.db);
+  const activePolicy = new ActivePolicy(policies, {
     refreshMs: config.policyRefreshMs,
     logger,
   });
@@ -50,6 +58,11 @@ async function gpuParts(
     { maxBatch: config.batchSize, maxWaitMs: config.batchWaitMs, maxInFlight: 1 + config.batchesAhead },
   );
   const transcribeDeps = { batcher, scratch, store, audioFiles: new AudioFileRepository(context.db) };
+  const classifyDeps = {
+    sidecar,
+    policies,
+    classifications: new ClassificationRepository(context.db),
+  };
   const transcribeQueue = new Queue(transcribeQueueName(hostId), {
     connection: context.redis,
     prefix: context.prefix,
@@ -77,6 +90,11 @@ async function gpuParts(
       finalize: {
         handle: (payload, job) => finalizeBatch(finalizeDeps, payload, job),
         concurrency: config.finalizeConcurrency,
+      },
+      // Re-classification jobs share the sidecar with new files: one at a time, each a batch of texts.
+      classify: {
+        handle: (payload) => classifyStoredTranscripts(classifyDeps, payload),
+        concurrency: 1,
       },
     },
     async close() {

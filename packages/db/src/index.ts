@@ -21,6 +21,11 @@ export {
   type RaQueueItem,
 } from './reviewer-repository.js';
 export {
+  ClassificationRepository,
+  type ClassificationInput,
+  type ReclassifySelection,
+} from './classification-repository.js';
+export {
   PolicyRepository,
   reviewDraw,
   type AddPolicyInput,

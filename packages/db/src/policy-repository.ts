@@ -12,7 +12,8 @@ const policyInput = z.object({
   id: text,
   version: text,
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
-  text: text,
+  /** Verbatim (not trimmed): its sha256 is the file's. */
+  text: z.string().min(1, 'must not be empty'),
   title: text,
 });
 export type AddPolicyInput = z.input<typeof policyInput>;

@@ -2,6 +2,9 @@
 -- from; at most one is active (new batches and the review queue use it). The review queue now also
 -- holds a second review for a share of flagged items and a control sample of unflagged ones.
 
+-- Re-classification is a stage too (failures name their stage).
+ALTER TYPE "failure_stage" ADD VALUE 'classify';
+
 -- CreateTable
 CREATE TABLE "policies" (
     "policy_id" TEXT NOT NULL,

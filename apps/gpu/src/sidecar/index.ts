@@ -13,6 +13,7 @@ export {
   policyDocumentSchema,
   PolicyFileError,
   DEMO_POLICY_FILE,
+  DEMO_POLICY_V2_FILE,
   type LoadedPolicy,
   type PolicyDocument,
 } from './policy.js';
@@ -32,6 +33,8 @@ export {
   resultItemSchema,
   type ReadyInfo,
   type SidecarItem,
+  type SidecarTextItem,
+  type ClassifiedItem,
   type PolicyRef,
   type SidecarResultItem,
   type SidecarResultItemOk,

@@ -6,6 +6,10 @@ import type { PolicyRef } from './protocol.js';
 
 /** The demo content policy (violent threats) kept in the repo. */
 export const DEMO_POLICY_FILE = fileURLToPath(new URL('../../policies/demo-policy.json', import.meta.url));
+/** The demo policy revised (planned attacks only): `pnpm reclassify --policy` on the demo data. */
+export const DEMO_POLICY_V2_FILE = fileURLToPath(
+  new URL('../../policies/demo-policy-v2.json', import.meta.url),
+);
 
 export const policyDocumentSchema = z.object({
   id: z.string().min(1),
