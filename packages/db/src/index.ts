@@ -25,6 +25,15 @@ export {
   type ClassificationInput,
   type ReclassifySelection,
 } from './classification-repository.js';
+export { streamLabels, LABEL_EXPORT_COLUMNS, type LabelExportRow } from './label-export.js';
+export {
+  ResearchQueries,
+  type PolicyKey,
+  type ChangedVerdict,
+  type VersionComparison,
+  type EvaluationLabel,
+  type ReviewedVerdict,
+} from './research-queries.js';
 export {
   PolicyRepository,
   reviewDraw,
