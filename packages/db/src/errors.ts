@@ -81,3 +81,12 @@ export class UploadClientExistsError extends Error {
     this.name = 'UploadClientExistsError';
   }
 }
+
+export class PolicyNotFoundError extends Error {
+  constructor(readonly reference: string) {
+    super(
+      `no policy version ${reference} is stored (pnpm policy list shows them; pnpm policy add FILE stores one)`,
+    );
+    this.name = 'PolicyNotFoundError';
+  }
+}

@@ -37,6 +37,27 @@ export {
   type CreateUploadClientInput,
 } from './upload-client-repository.js';
 export {
+  ClassificationRepository,
+  type ClassificationInput,
+  type ReclassifySelection,
+} from './classification-repository.js';
+export { streamLabels, LABEL_EXPORT_COLUMNS, type LabelExportRow } from './label-export.js';
+export {
+  ResearchQueries,
+  type PolicyKey,
+  type ChangedVerdict,
+  type VersionComparison,
+  type EvaluationLabel,
+  type ReviewedVerdict,
+} from './research-queries.js';
+export {
+  PolicyRepository,
+  reviewDraw,
+  type AddPolicyInput,
+  type PolicySampling,
+  type PolicySummary,
+} from './policy-repository.js';
+export {
   MonitoringQueries,
   type StatusCount,
   type StuckBatch,
@@ -64,6 +85,7 @@ export {
   LeaseNotHeldError,
   NothingToUndoError,
   UploadClientExistsError,
+  PolicyNotFoundError,
 } from './errors.js';
 export {
   PrismaClient,
@@ -82,4 +104,5 @@ export {
   type RaAssignment,
   type RaLabel,
   type UploadClient,
+  type Policy,
 } from './generated/prisma/client.js';

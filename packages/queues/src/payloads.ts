@@ -64,3 +64,16 @@ export const finalizePayload = z.object({
   archiveKey: z.string().min(1),
 });
 export type FinalizePayload = z.output<typeof finalizePayload>;
+
+/**
+ * Shared `classify` queue: stored transcripts judged under another policy version (`pnpm reclassify`).
+ * No audio, so any GPU host takes it. jobId = `reclassify-{runId}-{n}`.
+ */
+export const classifyPayload = z.object({
+  /** Names the reclassify run (its jobs' ids and its progress). */
+  runId: z.string().regex(/^[A-Za-z0-9_-]+$/),
+  policyId: z.string().min(1),
+  policyVersion: z.string().min(1),
+  audioFileIds: z.array(z.uuid()).min(1).max(1000),
+});
+export type ClassifyPayload = z.output<typeof classifyPayload>;

@@ -16,6 +16,7 @@ import type { DashboardConfig } from './dashboard-config.js';
 import { HealthChecker } from '../operations/health-check.js';
 import { createLoginRoutes } from '../auth/login-routes.js';
 import type { QueueRegistry } from '../operations/queue-registry.js';
+import { createResearchRoutes } from '../research/research-routes.js';
 import { createReviewRoutes } from '../review/review-routes.js';
 import { homePath } from '../auth/roles.js';
 import { createSessionMiddleware } from '../auth/session-middleware.js';
@@ -131,6 +132,8 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
       logger,
     }),
   );
+
+  app.use(createResearchRoutes({ db: deps.db, csrf }));
 
   app.use((req, res) => {
     if (req.path.startsWith('/api/')) res.status(404).json({ error: `no route ${req.method} ${req.path}` });

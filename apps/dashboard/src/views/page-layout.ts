@@ -8,7 +8,7 @@ export interface PageOptions {
   /** Needed for the logout button when a user is logged in. */
   csrfToken?: string | undefined;
   /** Which navigation entry is highlighted. */
-  section?: 'batches' | 'status' | 'board' | 'review';
+  section?: 'batches' | 'status' | 'board' | 'review' | 'research';
   body: SafeHtml;
 }
 
@@ -73,6 +73,7 @@ const NAV: {
   { section: 'status', href: '/status', label: 'Health', show: (u) => can(u.role, 'operations:read') },
   { section: 'board', href: '/board', label: 'Bull Board', show: (u) => can(u.role, 'operations:read') },
   { section: 'review', href: '/review', label: 'Review', show: (u) => can(u.role, 'review') },
+  { section: 'research', href: '/research', label: 'Policies', show: (u) => can(u.role, 'operations:read') },
 ];
 
 /** The frame of every page of the dashboard (Bull Board brings its own). */

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol, Sequence
 
 from ..policy import Policy
-from ..protocol import Item
+from ..protocol import Item, TextItem
 
 
 class Backend(Protocol):
@@ -25,6 +25,11 @@ class Backend(Protocol):
 
         Per-item problems become failed items; raising fails the whole request.
         """
+        ...
+
+    def classify(self, texts: Sequence[TextItem], policy: Policy) -> list[dict]:
+        """Stored transcripts under a policy (no audio): one ``protocol.classified_item`` or
+        ``protocol.failed_item`` per text. Optional: the server answers ``unsupported_op`` without it."""
         ...
 
     def close(self) -> None: ...

@@ -17,7 +17,7 @@ from ..config import Settings
 from ..errors import ConfigError, ItemError
 from ..model_versions import read_model_versions
 from ..policy import Policy
-from ..protocol import Item, failed_item, ok_item
+from ..protocol import Item, TextItem, classified_item, failed_item, ok_item
 from .audio_decode import load_audio
 from .device import pick_device
 
@@ -88,6 +88,23 @@ class WhisperxCopeBackend:
             }
             results[index] = ok_item(key, transcript, classification, t.duration_seconds)
         return [r for r in results if r is not None]
+
+    def classify(self, texts: Sequence[TextItem], policy: Policy) -> list[dict]:
+        """Stored transcripts under a policy: CoPE-A alone; Whisper and the audio are not touched."""
+        verdicts = self._classifier.classify([t.text for t in texts], policy)
+        results = []
+        for item, verdict in zip(texts, verdicts):
+            if isinstance(verdict, ItemError):
+                results.append(failed_item(item.key, "classify_error", verdict.message))
+                continue
+            classification = {
+                **policy.echo(),
+                "flagged": verdict.flagged,
+                "score": verdict.score,
+                "model": self._classifier.model_name,
+            }
+            results.append(classified_item(item.key, classification))
+        return results
 
     def _decoded(self, items: Sequence[Item]) -> Iterator[tuple[int, Item, Future]]:
         """Each item with its decoding under way, up to DECODE_AHEAD items ahead."""
