@@ -42,7 +42,7 @@ export async function unpackArchive(deps: UnpackDeps, payload: UnpackPayload): P
   if (!batch) {
     throw new PipelineError('unknown_batch', `no batch row for ${batchId}`, { retryable: false });
   }
-  await deps.batches.markUnpacking(batchId, deps.hostId);
+  await deps.batches.markUnpacking(batchId, deps.hostId, { run: payload.run });
   const archive = await deps.store.head(payload.s3Key);
   if (!archive) {
     const failure = new PipelineError('archive_missing', `${payload.s3Key} is not in S3`, {

@@ -5,6 +5,8 @@ export {
   type CreateBatchInput,
   type BatchProgress,
   type BatchFileCounts,
+  RUN_SCOPES,
+  type RunScope,
 } from './batch-repository.js';
 export {
   AudioFileRepository,
@@ -51,6 +53,7 @@ export {
   RaRole,
   RaAssignmentStatus,
   type Batch,
+  type BatchRun,
   type AudioFile,
   type Transcript,
   type Classification,

@@ -235,7 +235,7 @@ export class MonitoringQueries {
       ),
       due AS (
         SELECT b.batch_id, b.transferred_at,
-               (b.status = 'complete' AND b.completed_at <= least(d.now, d.deadline_at)) AS complete
+               (b.completed_at IS NOT NULL AND b.completed_at <= least(d.now, d.deadline_at)) AS complete
         FROM batches b, d
         WHERE b.transferred_at < d.cutoff_at
           AND b.transferred_at >= d.cutoff_at - ${lookbackMs}::float8 * interval '1 millisecond'

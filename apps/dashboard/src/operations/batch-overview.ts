@@ -4,6 +4,7 @@ import {
   BatchRepository,
   FailureRepository,
   type Batch,
+  type BatchRun,
   type BatchStatus,
   type Db,
   type ProcessingFailure,
@@ -36,13 +37,20 @@ export interface BatchSummary {
   source: string;
   sizeBytes: number;
   transferredAt: Date;
+  /** The first completion: a replay does not move it. */
   completedAt: Date | null;
-  /** Files in the archive, once unpack has counted them. */
+  /** When the latest run failed the batch as a whole. */
+  failedAt: Date | null;
+  /** Files in the archive that unpack accepted, once it has counted them. */
   fileCount: number | null;
+  /** Every entry of the archive (accepted files + refused entries); null until unpacked. */
+  totalEntries: number | null;
   /** Files with results in Postgres. */
   filesDone: number;
-  /** Archive entries with a recorded failure. */
+  /** Archive entries with a recorded failure and no results (refused ones included). */
   filesFailed: number;
+  /** Of those, entries unpack refused. */
+  entriesRefused: number;
   /** A failure of the batch as a whole (entry ''), if any. */
   batchError: { code: string; message: string } | null;
   flow: FlowCounts | null;
@@ -85,6 +93,8 @@ export interface BatchDetail {
     failedCount: number | null;
   };
   entries: BatchEntry[];
+  /** The batch's runs (first, replays, retries of failed files), first first. */
+  runs: BatchRun[];
   /** Failures of the batch as a whole (entry ''). */
   batchFailures: ProcessingFailure[];
   /** False when Redis could not be read: the page then shows the database's view only. */
@@ -125,8 +135,10 @@ export class BatchOverview {
       const c = counts.get(b.batchId)!;
       return {
         ...summaryOf(b),
+        totalEntries: b.fileCount === null ? null : b.fileCount + c.entriesRefused,
         filesDone: c.filesDone,
         filesFailed: c.filesFailed,
+        entriesRefused: c.entriesRefused,
         batchError: batchErrorOf(b, c.batchFailure),
         flow: flows[i] ?? null,
       };
@@ -136,10 +148,11 @@ export class BatchOverview {
   async detail(batchId: string): Promise<BatchDetail | null> {
     const batch = await this.batches.get(batchId);
     if (!batch) return null;
-    const [files, failures, flow] = await Promise.all([
+    const [files, failures, flow, runs] = await Promise.all([
       this.files.listByBatchWithResults(batchId),
       this.failures.listByBatch(batchId),
       this.flowCounts(batch),
+      this.batches.runs(batchId),
     ]);
     let timings = new Map<string, { convert: JobTiming | null; transcribe: JobTiming | null }>();
     let jobsAvailable = true;
@@ -206,13 +219,18 @@ export class BatchOverview {
         at: failure.updatedAt,
       });
     }
-    const filesFailed = new Set(failures.filter((f) => f.entry !== '').map((f) => f.entry)).size;
+    const failedEntries = [...entries.values()].filter((e) => e.outcome === 'failed');
+    const entriesRefused = new Set(
+      failures.filter((f) => f.entry !== '' && f.stage === 'unpack').map((f) => f.entry),
+    ).size;
     const first = batchFailures[0];
     return {
       batch: {
         ...summaryOf(batch),
+        totalEntries: batch.fileCount === null ? null : batch.fileCount + entriesRefused,
         filesDone: files.length,
-        filesFailed,
+        filesFailed: failedEntries.length,
+        entriesRefused,
         batchError: batchErrorOf(batch, first ? { code: first.reasonCode, message: first.message } : null),
         flow,
         archiveKey: batch.archiveKey,
@@ -223,6 +241,7 @@ export class BatchOverview {
         failedCount: batch.failedCount,
       },
       entries: [...entries.values()].sort((a, b) => a.entry.localeCompare(b.entry)),
+      runs,
       batchFailures,
       jobsAvailable,
     };
@@ -303,7 +322,12 @@ function timingOf(job: Job | undefined): JobTiming | null {
   };
 }
 
-function summaryOf(b: Batch): Omit<BatchSummary, 'filesDone' | 'filesFailed' | 'batchError' | 'flow'> {
+function summaryOf(
+  b: Batch,
+): Omit<
+  BatchSummary,
+  'totalEntries' | 'filesDone' | 'filesFailed' | 'entriesRefused' | 'batchError' | 'flow'
+> {
   return {
     batchId: b.batchId,
     status: b.status,
@@ -312,6 +336,7 @@ function summaryOf(b: Batch): Omit<BatchSummary, 'filesDone' | 'filesFailed' | '
     sizeBytes: Number(b.sizeBytes),
     transferredAt: b.transferredAt,
     completedAt: b.completedAt,
+    failedAt: b.failedAt,
     fileCount: b.fileCount,
   };
 }

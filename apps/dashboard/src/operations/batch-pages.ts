@@ -102,10 +102,11 @@ function badge(text: string, kind: string = text): SafeHtml {
   return html`<span class="badge ${kind}">${text}</span>`;
 }
 
+/** Refused entries are part of the total: 12 of 15 refused is 3/15 with a mostly red bar, not 3/3. */
 function progressBar(b: BatchSummary): SafeHtml {
-  const total = b.fileCount ?? 0;
+  const total = b.totalEntries ?? 0;
   if (total === 0)
-    return html`<span class="muted">${b.fileCount === null ? 'not unpacked yet' : 'no files'}</span>`;
+    return html`<span class="muted">${b.totalEntries === null ? 'not unpacked yet' : 'no files'}</span>`;
   const done = Math.min(100, (b.filesDone / total) * 100);
   const failed = Math.min(100 - done, (b.filesFailed / total) * 100);
   return html`<div class="bar" title="${b.filesDone} done, ${b.filesFailed} failed of ${total}">
@@ -123,8 +124,27 @@ function flowText(b: BatchSummary): SafeHtml | string {
   >`;
 }
 
+/**
+ * From transfer to the FIRST completion (a replay does not move it); a failed batch's clock stops when
+ * it failed; only a batch still on its way counts on.
+ */
+function tookCell(b: BatchSummary): SafeHtml {
+  if (b.completedAt) {
+    const took = formatDuration(between(b.transferredAt, b.completedAt));
+    return b.status === 'complete'
+      ? html`${took}`
+      : html`${took}
+          <div class="muted">first run; now ${b.status} again</div>`;
+  }
+  if (b.status === 'failed')
+    return html`<span class="muted"
+      >failed after ${formatDuration(between(b.transferredAt, b.failedAt))}</span
+    >`;
+  return html`<span class="muted">${formatDuration(between(b.transferredAt, Date.now()))} so far</span>`;
+}
+
 function batchRow(b: BatchSummary): SafeHtml {
-  const total = b.fileCount === null ? '?' : String(b.fileCount);
+  const total = b.totalEntries === null ? '?' : String(b.totalEntries);
   return html`<tr>
     <td><a class="mono" href="/batches/${encodeURIComponent(b.batchId)}">${b.batchId}</a></td>
     <td>${badge(b.status)}${b.batchError ? html` <span class="muted">${b.batchError.code}</span>` : ''}</td>
@@ -134,9 +154,7 @@ function batchRow(b: BatchSummary): SafeHtml {
     <td class="num">${b.filesFailed > 0 ? badge(String(b.filesFailed), 'bad') : '0'}</td>
     <td>${flowText(b)}</td>
     <td>${formatTime(b.transferredAt)}</td>
-    <td>
-      ${b.completedAt ? formatDuration(between(b.transferredAt, b.completedAt)) : html`<span class="muted">${formatDuration(between(b.transferredAt, Date.now()))} so far</span>`}
-    </td>
+    <td class="took">${tookCell(b)}</td>
     <td class="num">${formatBytes(b.sizeBytes)}</td>
   </tr>`;
 }
@@ -200,18 +218,24 @@ function entryRow(e: BatchEntry, unpackingAt: Date | null): SafeHtml {
 function batchDetailBody(d: BatchDetail): SafeHtml {
   const b = d.batch;
   const flagged = d.entries.filter((e) => e.outcome === 'flagged').length;
+  // The latest run's steps; the total runs to the first completion (or to the failure).
   const steps: [string, Date | null, Date | null][] = [
     ['Waiting for a host (transferred → unpacking)', b.transferredAt, b.unpackingAt],
     ['Extracting (unpacking → unpacked)', b.unpackingAt, b.unpackedAt],
-    ['Transcribing and classifying (unpacked → complete)', b.unpackedAt, b.completedAt],
-    ['Total (transferred → complete)', b.transferredAt, b.completedAt],
+    [
+      'Transcribing and classifying (unpacked → complete)',
+      b.unpackedAt,
+      d.runs.at(-1)?.finishedAt ?? b.completedAt,
+    ],
+    ['Total (transferred → first completion)', b.transferredAt, b.completedAt ?? b.failedAt],
   ];
   return html`<p><a href="/batches">← all batches</a></p>
     <h1><span class="mono">${b.batchId}</span> ${badge(b.status)}</h1>
     <div class="cards">
       <div class="card">
         <div class="label">Files done</div>
-        <div class="value">${b.filesDone} / ${b.fileCount ?? '?'}</div>
+        <div class="value">${b.filesDone} / ${b.totalEntries ?? '?'}</div>
+        ${b.entriesRefused ? html`<div class="muted">${b.entriesRefused} entries refused by unpack</div>` : ''}
       </div>
       <div class="card">
         <div class="label">Failed entries</div>
@@ -257,6 +281,31 @@ function batchDetailBody(d: BatchDetail): SafeHtml {
           </tr>`,
       ),
     )}
+    <h2>Runs</h2>
+    ${
+      d.runs.length === 0
+        ? html`<p class="muted">No run recorded.</p>`
+        : dataTable(
+            ['Run', 'Scope', 'Host', 'Status', 'Started', 'Finished', '#Took', '#Files', '#Failed'],
+            d.runs.map(
+              (r, i) =>
+                html`<tr>
+                  <td>${i === 0 ? 'first' : `${r.scope === 'all' ? 'replay' : 'retry'} ${i}`}</td>
+                  <td>${r.scope === 'all' ? 'whole archive' : 'failed files'}</td>
+                  <td>${r.host}</td>
+                  <td>
+                    ${badge(r.status)}${r.errorCode ? html` <span class="muted">${r.errorCode}</span>` : ''}
+                  </td>
+                  <td>${formatTime(r.startedAt)}</td>
+                  <td>${formatTime(r.finishedAt)}</td>
+                  <td class="num">${formatDuration(between(r.startedAt, r.finishedAt))}</td>
+                  <td class="num">${r.fileCount ?? '–'}</td>
+                  <td class="num">${r.failedCount ?? '–'}</td>
+                </tr>`,
+            ),
+            'runs',
+          )
+    }
     ${b.flow ? html`<p class="muted">Flow in BullMQ: finalize ${b.flow.finalizeState}; ${b.flow.processed} children done, ${b.flow.unprocessed} pending, ${b.flow.ignored} failed.</p>` : ''}
     <h2>Files (${d.entries.length})</h2>
     ${d.jobsAvailable ? '' : html`<p class="muted">Job timings unavailable: Redis could not be read.</p>`}
