@@ -161,4 +161,97 @@ describe('the operator pages in a browser', () => {
     expect(await runs.nth(1).innerText()).toContain('gpu-b');
     await shot('02-replayed-batch');
   });
+
+  it('says "degraded" with a failed batch in the last 24 h, and links the card to the filtered list (bug 7)', async () => {
+    await page.goto(`${dashboard!.url}/status`);
+    expect(await page.locator('h1 .badge').innerText()).toBe('degraded');
+    expect(await page.locator('.warnings').innerText()).toContain(`${FAILED} (truncated_archive)`);
+    // The page reloads itself; ?refresh=0 stops it.
+    expect(await page.locator('meta[http-equiv=refresh]').getAttribute('content')).toBe('30');
+    await shot('03-status-degraded');
+    await page.click('.card.failed-recently a');
+    await page.waitForURL('**/batches?failed=24h');
+    const ids = await page.locator('table.batches tbody tr td:first-child').allInnerTexts();
+    // The failed batch and the one with 12 refused entries; not the clean replayed one.
+    expect(ids.sort()).toEqual([FAILED, HOSTILE].sort());
+    await page.goto(`${dashboard!.url}/status?refresh=0`);
+    expect(await page.locator('meta[http-equiv=refresh]').count()).toBe(0);
+  });
+
+  it('searches by batch id and source, filters by date and counts per status', async () => {
+    await page.goto(`${dashboard!.url}/batches`);
+    expect(await page.locator('.status-counts').innerText()).toContain('all (3)');
+    expect(await page.locator('.status-counts a[data-status=failed]').innerText()).toBe('failed (1)');
+    await page.fill('input[name=q]', 'TRUNCATED');
+    await page.click('form.filters button[type=submit]');
+    await page.waitForURL(/q=TRUNCATED/);
+    expect(await page.locator('table.batches tbody tr').allInnerTexts()).toEqual([
+      expect.stringContaining(FAILED),
+    ]);
+    expect(await page.locator('.status-counts').innerText()).toContain('all (1)');
+    await page.goto(`${dashboard!.url}/batches?q=aaaaa3`);
+    expect(await page.locator('table.batches tbody tr').count()).toBe(1);
+    const today = new Date().toISOString().slice(0, 10);
+    await page.goto(`${dashboard!.url}/batches?from=${today}&to=${today}`);
+    expect(await page.locator('table.batches tbody tr').count()).toBe(3);
+    await page.goto(`${dashboard!.url}/batches?to=2020-01-01`);
+    expect(await page.locator('main').innerText()).toContain('No batches match the filter');
+    const bad = await page.goto(`${dashboard!.url}/batches?from=yesterday`);
+    expect(bad!.status()).toBe(400);
+    expect(await page.locator('a.button.primary').getAttribute('href')).toBe('/batches');
+    await shot('04-batches-filtered');
+  });
+
+  it('fits a 390 px screen: the header wraps and "Log out" stays readable; 403/404 are pages with a way back (bug 10)', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.goto(`${dashboard!.url}/batches`);
+      const header = await page.locator('header').boundingBox();
+      const button = await page.locator('header button', { hasText: 'Log out' }).boundingBox();
+      expect(button!.x + button!.width).toBeLessThanOrEqual(390);
+      expect(button!.y + button!.height).toBeLessThanOrEqual(header!.y + header!.height);
+      // The button's own colours, and the header's behind it: dark on light is what failed before.
+      const colours = (await page.evaluate(
+        "(() => { const s = getComputedStyle(document.querySelector('header button')); return { color: s.color, background: s.backgroundColor }; })()",
+      )) as { color: string; background: string };
+      expect(contrast(colours.color, colours.background)).toBeGreaterThanOrEqual(4.5);
+      const bodyWidth = (await page.evaluate('document.documentElement.scrollWidth')) as number;
+      expect(bodyWidth).toBeLessThanOrEqual(390);
+      await shot('05-narrow-header');
+
+      const missing = await page.goto(`${dashboard!.url}/no/such/page`);
+      expect(missing!.status()).toBe(404);
+      expect(await page.locator('h1').innerText()).toContain('404');
+      expect(await page.locator('header').count()).toBe(1);
+      await page.click('a.button.primary');
+      await page.waitForURL('**/batches');
+      const noBatch = await page.goto(`${dashboard!.url}/batches/20990101-000000-ffffff`);
+      expect(noBatch!.status()).toBe(404);
+      expect(await page.locator('a.button.primary').getAttribute('href')).toBe('/batches');
+
+      await logIn(page, dashboard!.url, VIEWER, '/batches');
+      // A viewer on the ops-only replay route: a page that says why, and a way back.
+      const forbidden = await page.goto(`${dashboard!.url}/review`);
+      expect(forbidden!.status()).toBe(403);
+      expect(await page.locator('main').innerText()).toContain('viewer role may not');
+      await page.click('a.button.primary');
+      await page.waitForURL('**/batches');
+      await shot('06-narrow-403');
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 900 });
+    }
+  });
 });
+
+/** WCAG contrast ratio of two `rgb(...)` colours. */
+function contrast(a: string, b: string): number {
+  const lum = (c: string) => {
+    const [r, g, bl] = (c.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map((v) => {
+      const x = Number(v) / 255;
+      return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!;
+  };
+  const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x);
+  return (hi! + 0.05) / (lo! + 0.05);
+}

@@ -31,6 +31,17 @@ const createInput = z.object({
 });
 export type CreateBatchInput = z.input<typeof createInput>;
 
+/** What the batch list can be narrowed to; every field optional, all of them apply together. */
+export interface BatchListFilter {
+  status?: BatchStatus | undefined;
+  /** Part of the batch id or of the source, any case. */
+  search?: string | undefined;
+  transferredFrom?: Date | undefined;
+  transferredBefore?: Date | undefined;
+  /** Batches that failed, or have files that failed, within this many ms. */
+  failedWithinMs?: number | undefined;
+}
+
 export interface BatchProgress {
   batchId: string;
   status: BatchStatus;
@@ -220,14 +231,63 @@ export class BatchRepository {
     return this.db.prisma.batch.findUnique({ where: { batchId } });
   }
 
-  /** Newest first. */
-  list(options: { status?: BatchStatus; limit?: number; offset?: number } = {}): Promise<Batch[]> {
+  /** Newest first, filtered (see BatchListFilter). */
+  async list(options: BatchListFilter & { limit?: number; offset?: number } = {}): Promise<Batch[]> {
     return this.db.prisma.batch.findMany({
-      where: options.status ? { status: options.status } : {},
+      where: await this.where(options),
       orderBy: [{ transferredAt: 'desc' }, { batchId: 'desc' }],
       take: Math.min(options.limit ?? 50, 1000),
       skip: options.offset ?? 0,
     });
+  }
+
+  /** Batches per status under the filter (give it without a status), every status listed. */
+  async countByStatus(options: BatchListFilter = {}): Promise<Record<BatchStatus, number>> {
+    const groups = await this.db.prisma.batch.groupBy({
+      by: ['status'],
+      where: await this.where(options),
+      _count: { _all: true },
+    });
+    const counts: Record<BatchStatus, number> = {
+      transferred: 0,
+      unpacking: 0,
+      unpacked: 0,
+      complete: 0,
+      failed: 0,
+    };
+    for (const g of groups) counts[g.status] = g._count._all;
+    return counts;
+  }
+
+  private async where(filter: BatchListFilter): Promise<Prisma.BatchWhereInput> {
+    const and: Prisma.BatchWhereInput[] = [];
+    if (filter.status) and.push({ status: filter.status });
+    const search = filter.search?.trim();
+    if (search)
+      and.push({
+        OR: [
+          { batchId: { contains: search, mode: 'insensitive' } },
+          { source: { contains: search, mode: 'insensitive' } },
+        ],
+      });
+    if (filter.transferredFrom) and.push({ transferredAt: { gte: filter.transferredFrom } });
+    if (filter.transferredBefore) and.push({ transferredAt: { lt: filter.transferredBefore } });
+    if (filter.failedWithinMs !== undefined) {
+      const since = new Date(Date.now() - filter.failedWithinMs);
+      const withFailedFiles = await this.db.prisma.$queryRaw<{ batchId: string }[]>`
+        SELECT DISTINCT f.batch_id AS "batchId" FROM processing_failures f
+        WHERE f.entry <> '' AND f.updated_at > ${since}
+          AND NOT EXISTS (SELECT 1 FROM audio_files a
+                          WHERE a.batch_id = f.batch_id AND a.original_filename = f.entry)
+        LIMIT 10000`;
+      and.push({
+        OR: [
+          { status: 'failed', failedAt: { gt: since } },
+          { batchId: { in: withFailedFiles.map((r) => r.batchId) } },
+        ],
+      });
+    }
+    return and.length ? { AND: and } : {};
   }
 
   async progress(batchId: string): Promise<BatchProgress> {

@@ -6,6 +6,7 @@ export {
   type BatchProgress,
   type BatchFileCounts,
   RUN_SCOPES,
+  type BatchListFilter,
   type RunScope,
 } from './batch-repository.js';
 export {
@@ -36,6 +37,7 @@ export {
   type FileWithoutOpusKey,
   type PolicyLabelRate,
   type ReviewerDayCount,
+  type RecentFailures,
 } from './monitoring-queries.js';
 export {
   DbInputError,

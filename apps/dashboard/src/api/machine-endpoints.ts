@@ -16,7 +16,7 @@ export function createMachineEndpoints(options: {
   const machine = requireBearerToken(options.token);
   router.get('/health', machine, async (_req, res) => {
     const report = await options.health.check();
-    res.status(report.status === 'healthy' ? 200 : 503).json(report);
+    res.status(report.status === 'unhealthy' ? 503 : 200).json(report);
   });
   router.get('/metrics', machine, async (_req, res) => {
     res.type(options.registry.contentType).send(await options.registry.metrics());

@@ -4,6 +4,7 @@ import {
   BatchRepository,
   FailureRepository,
   type Batch,
+  type BatchListFilter,
   type BatchRun,
   type BatchStatus,
   type Db,
@@ -122,9 +123,7 @@ export class BatchOverview {
     this.failures = new FailureRepository(db);
   }
 
-  async list(
-    options: { status?: BatchStatus; limit?: number; offset?: number } = {},
-  ): Promise<BatchSummary[]> {
+  async list(options: BatchListFilter & { limit?: number; offset?: number } = {}): Promise<BatchSummary[]> {
     const rows = await this.batches.list(options);
     if (rows.length === 0) return [];
     const [counts, flows] = await Promise.all([
@@ -143,6 +142,11 @@ export class BatchOverview {
         flow: flows[i] ?? null,
       };
     });
+  }
+
+  /** Batches per status under the list's filter (its status aside). */
+  countByStatus(filter: BatchListFilter): Promise<Record<BatchStatus, number>> {
+    return this.batches.countByStatus({ ...filter, status: undefined });
   }
 
   async detail(batchId: string): Promise<BatchDetail | null> {

@@ -1,13 +1,17 @@
 import { Router } from 'express';
-import type { BatchStatus } from '@audio/db';
 import { requirePermission } from '../auth/access-control.js';
 import type { BatchDetail, BatchEntry, BatchOverview, BatchSummary, JobTiming } from './batch-overview.js';
-import { BATCH_STATUSES as STATUSES, batchListQuery as listQuery } from './batch-list-query.js';
+import {
+  BATCH_STATUSES as STATUSES,
+  batchListQuery as listQuery,
+  listFilter,
+  type BatchListQuery,
+} from './batch-list-query.js';
 import type { CsrfProtection } from '../auth/csrf-protection.js';
 import { between, formatBytes, formatDuration, formatTime } from '../views/display-format.js';
 import { dataTable } from '../views/data-table.js';
 import { html, type SafeHtml } from '../views/html-template.js';
-import { renderPage } from '../views/page-layout.js';
+import { errorPage, renderPage } from '../views/page-layout.js';
 
 /** The batch list with progress, a batch's files with reasons and timings (the same as JSON: ../api). */
 export function createBatchPages(overview: BatchOverview, csrf: CsrfProtection): Router {
@@ -17,16 +21,35 @@ export function createBatchPages(overview: BatchOverview, csrf: CsrfProtection):
   router.get('/batches', page, async (req, res) => {
     const query = listQuery.safeParse(req.query);
     if (!query.success)
-      return res.status(400).type('text/plain').send(`bad query: ${query.error.issues[0]!.message}\n`);
-    const { status, limit, offset } = query.data;
-    const batches = await overview.list({ ...(status ? { status } : {}), limit, offset });
-    const link = (params: { status?: BatchStatus | undefined; offset?: number }) => {
+      return res.status(400).send(
+        errorPage({
+          status: 400,
+          message: `Bad filter: ${query.error.issues[0]!.path.join('.')} ${query.error.issues[0]!.message}`,
+          user: res.locals.user,
+          csrfToken: csrf.token(req),
+          back: { href: '/batches', label: 'All batches' },
+        }),
+      );
+    const q = query.data;
+    const { status, limit, offset } = q;
+    const filter = listFilter(q);
+    const [batches, counts] = await Promise.all([
+      overview.list({ ...filter, limit, offset }),
+      overview.countByStatus({ ...filter }),
+    ]);
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    // Links keep the other filters and drop the paging.
+    const link = (change: Partial<BatchListQuery>) => {
+      const next = { ...q, offset: 0, ...change };
       const search = new URLSearchParams();
-      if (params.status) search.set('status', params.status);
-      if (params.offset) search.set('offset', String(params.offset));
-      const q = search.toString();
-      return q ? `/batches?${q}` : '/batches';
+      for (const key of ['status', 'q', 'from', 'to', 'failed'] as const)
+        if (next[key]) search.set(key, String(next[key]));
+      if (next.offset) search.set('offset', String(next.offset));
+      const text = search.toString();
+      return text ? `/batches?${text}` : '/batches';
     };
+    const filtered = Boolean(q.q || q.from || q.to || q.failed);
+    const emptyText = `No batches${status ? ` with status ${status}` : ''}${filtered ? ' match the filter' : ''}.`;
     res.send(
       renderPage({
         title: 'Batches',
@@ -34,18 +57,38 @@ export function createBatchPages(overview: BatchOverview, csrf: CsrfProtection):
         user: res.locals.user,
         csrfToken: csrf.token(req),
         body: html`<h1>Batches</h1>
-          <p class="muted">
+          <form class="filters" method="get" action="/batches">
+            <input
+              type="search"
+              name="q"
+              value="${q.q ?? ''}"
+              placeholder="batch id or source"
+              aria-label="Search by batch id or source"
+            />
+            <label>from <input type="date" name="from" value="${q.from ?? ''}" /></label>
+            <label>to <input type="date" name="to" value="${q.to ?? ''}" /></label>
+            ${status ? html`<input type="hidden" name="status" value="${status}" />` : ''}
+            ${q.failed ? html`<input type="hidden" name="failed" value="${q.failed}" />` : ''}
+            <button type="submit">Filter</button>
+            ${filtered ? html`<a href="${link({ q: undefined, from: undefined, to: undefined, failed: undefined })}">clear</a>` : ''}
+          </form>
+          ${q.failed ? html`<p class="notice">Batches that failed, or have files that failed, in the last ${q.failed}.</p>` : ''}
+          <p class="muted status-counts">
             Show:
-            <a href="${link({})}">${status ? 'all' : html`<strong>all</strong>`}</a>
+            <a href="${link({ status: undefined })}"
+              >${status ? `all (${total})` : html`<strong>all (${total})</strong>`}</a
+            >
             ${STATUSES.map(
               (s) =>
                 html` ·
-                  <a href="${link({ status: s })}">${s === status ? html`<strong>${s}</strong>` : s}</a>`,
+                  <a href="${link({ status: s })}" data-status="${s}"
+                    >${s === status ? html`<strong>${s} (${counts[s]})</strong>` : `${s} (${counts[s]})`}</a
+                  >`,
             )}
           </p>
           ${
             batches.length === 0
-              ? html`<p class="notice">No batches${status ? html` with status ${status}` : ''}.</p>`
+              ? html`<p class="notice">${emptyText}</p>`
               : dataTable(
                   [
                     'Batch',
@@ -60,11 +103,12 @@ export function createBatchPages(overview: BatchOverview, csrf: CsrfProtection):
                     '#Size',
                   ],
                   batches.map(batchRow),
+                  'batches',
                 )
           }
           <div class="pager">
-            ${offset > 0 ? html`<a href="${link({ status, offset: Math.max(0, offset - limit) })}">← newer</a>` : ''}
-            ${batches.length === limit ? html`<a href="${link({ status, offset: offset + limit })}">older →</a>` : ''}
+            ${offset > 0 ? html`<a href="${link({ offset: Math.max(0, offset - limit) })}">← newer</a>` : ''}
+            ${batches.length === limit ? html`<a href="${link({ offset: offset + limit })}">older →</a>` : ''}
           </div>`,
       }),
     );
@@ -74,13 +118,12 @@ export function createBatchPages(overview: BatchOverview, csrf: CsrfProtection):
     const detail = await overview.detail(String(req.params.batchId));
     if (!detail) {
       return res.status(404).send(
-        renderPage({
-          title: 'No such batch',
-          section: 'batches',
+        errorPage({
+          status: 404,
+          message: `There is no batch ${req.params.batchId}.`,
           user: res.locals.user,
           csrfToken: csrf.token(req),
-          body: html`<h1>No batch ${req.params.batchId}</h1>
-            <p><a href="/batches">All batches</a></p>`,
+          back: { href: '/batches', label: 'All batches' },
         }),
       );
     }

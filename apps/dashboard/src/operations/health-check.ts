@@ -1,5 +1,11 @@
 import type { Redis } from 'ioredis';
-import { MonitoringQueries, type Db, type NoonTargetReport, type StuckBatch } from '@audio/db';
+import {
+  MonitoringQueries,
+  type Db,
+  type NoonTargetReport,
+  type RecentFailures,
+  type StuckBatch,
+} from '@audio/db';
 import { readHeartbeats, parseHostQueueName, type Heartbeat } from '@audio/queues';
 import type { ObjectStore } from '@audio/storage';
 import type { HealthSettings } from '../server/dashboard-config.js';
@@ -51,9 +57,15 @@ export interface HostStatus {
 }
 
 export interface HealthReport {
-  status: 'healthy' | 'unhealthy';
+  /**
+   * `unhealthy`: something is down or late (HTTP 503, exit 1); `degraded`: all runs, but batches or
+   * files failed in the last 24 h and an operator should look (HTTP 200, exit 3); else `healthy`.
+   */
+  status: 'healthy' | 'degraded' | 'unhealthy';
   /** One line per problem, naming what is wrong; empty when healthy. */
   problems: string[];
+  /** One line per thing to look at (recent failures); they make the status `degraded`. */
+  warnings: string[];
   checkedAt: string;
   durationMs: number;
   dependencies: { redis: DependencyStatus; postgres: DependencyStatus; s3: DependencyStatus };
@@ -62,6 +74,8 @@ export interface HealthReport {
   hosts: HostStatus[] | null;
   stuckBatches: { olderThanMs: number; count: number; batches: StuckBatch[] } | null;
   noonTarget: NoonTargetReport | null;
+  /** Failed batches and files in the last 24 h; null when Postgres could not be read. */
+  recentFailures: RecentFailures | null;
 }
 
 export interface HealthDeps {
@@ -110,7 +124,7 @@ export class HealthChecker {
       if (!status.ok) problems.push(`${name} unreachable: ${status.error}`);
     }
 
-    const [fleet, stuck, noon] = await Promise.all([
+    const [fleet, stuck, noon, recent] = await Promise.all([
       redis.ok ? this.attempt('queues', () => this.fleet(), problems) : null,
       postgres.ok
         ? this.attempt(
@@ -122,7 +136,23 @@ export class HealthChecker {
       postgres.ok
         ? this.attempt('noon target', () => this.monitoring.noonTarget(settings.noon), problems)
         : null,
+      postgres.ok ? this.attempt('recent failures', () => this.monitoring.recentFailures(), problems) : null,
     ]);
+    const warnings: string[] = [];
+    if (recent && recent.failedBatches.length > 0) {
+      const n = recent.failedBatches.length;
+      warnings.push(
+        `${n} batch${n === 1 ? '' : 'es'} failed in the last ${formatDuration(recent.sinceMs)}: ${recent.failedBatches
+          .slice(0, 5)
+          .map((b) => `${b.batchId} (${b.errorCode ?? 'no code'})`)
+          .join(', ')}${n > 5 ? ', …' : ''}`,
+      );
+    }
+    if (recent && recent.filesFailed > 0) {
+      warnings.push(
+        `${recent.filesFailed} file${recent.filesFailed === 1 ? '' : 's'} in ${recent.batchesWithFailedFiles} batch${recent.batchesWithFailedFiles === 1 ? '' : 'es'} failed in the last ${formatDuration(recent.sinceMs)}`,
+      );
+    }
 
     for (const host of fleet?.hosts ?? []) {
       if (host.scratchLow) {
@@ -152,8 +182,9 @@ export class HealthChecker {
     }
 
     return {
-      status: problems.length === 0 ? 'healthy' : 'unhealthy',
+      status: problems.length > 0 ? 'unhealthy' : warnings.length > 0 ? 'degraded' : 'healthy',
       problems,
+      warnings,
       checkedAt: new Date(started).toISOString(),
       durationMs: Date.now() - started,
       dependencies: { redis, postgres, s3 },
@@ -163,6 +194,7 @@ export class HealthChecker {
         ? { olderThanMs: settings.stuckAfterMs, count: stuck.length, batches: stuck }
         : null,
       noonTarget: noon,
+      recentFailures: recent,
     };
   }
 
