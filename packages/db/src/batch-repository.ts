@@ -205,6 +205,23 @@ export class BatchRepository {
     });
   }
 
+  /**
+   * Entries that failed for good after unpack accepted them (convert, transcribe…) and have no
+   * results: what a retry of failed files runs again. Refused entries are left out: same bytes, same
+   * verdict.
+   */
+  async retryableFailedEntries(batchId: string): Promise<string[]> {
+    const rows = await this.db.prisma.$queryRaw<{ entry: string }[]>`
+      SELECT DISTINCT f.entry FROM processing_failures f
+      WHERE f.batch_id = ${batchId} AND f.entry <> ''
+        AND NOT EXISTS (SELECT 1 FROM processing_failures u
+                        WHERE u.batch_id = f.batch_id AND u.entry = f.entry AND u.stage = 'unpack')
+        AND NOT EXISTS (SELECT 1 FROM audio_files a
+                        WHERE a.batch_id = f.batch_id AND a.original_filename = f.entry)
+      ORDER BY f.entry`;
+    return rows.map((r) => r.entry);
+  }
+
   /** The batch first ingested with this archive content (oldest transfer first), if any. */
   findBySha256(sha256: string): Promise<Batch | null> {
     return this.db.prisma.batch.findFirst({

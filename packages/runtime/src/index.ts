@@ -7,3 +7,11 @@ export {
   type WorkerAppSpec,
   type WorkerContext,
 } from './worker-app.js';
+export {
+  replayBatch,
+  ReplayError,
+  type ReplayDeps,
+  type ReplayOptions,
+  type ReplayResult,
+  type UnpackQueue,
+} from './batch-replay.js';

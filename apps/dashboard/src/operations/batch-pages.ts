@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { requirePermission } from '../auth/access-control.js';
+import { can } from '../auth/roles.js';
 import type { BatchDetail, BatchEntry, BatchOverview, BatchSummary, JobTiming } from './batch-overview.js';
 import {
   BATCH_STATUSES as STATUSES,
@@ -133,7 +134,10 @@ export function createBatchPages(overview: BatchOverview, csrf: CsrfProtection):
         section: 'batches',
         user: res.locals.user,
         csrfToken: csrf.token(req),
-        body: batchDetailBody(detail),
+        body: batchDetailBody(detail, {
+          canAct: can(res.locals.user!.role, 'board:write'),
+          queued: typeof req.query.queued === 'string' ? req.query.queued : undefined,
+        }),
       }),
     );
   });
@@ -258,7 +262,36 @@ function entryRow(e: BatchEntry, unpackingAt: Date | null): SafeHtml {
   </tr>`;
 }
 
-function batchDetailBody(d: BatchDetail): SafeHtml {
+/** Failed files a retry would run again: failed after unpack accepted them (not refused). */
+function retryableCount(d: BatchDetail): number {
+  return d.entries.filter((e) => e.outcome === 'failed' && !e.failures.some((f) => f.stage === 'unpack'))
+    .length;
+}
+
+function actions(d: BatchDetail, options: { canAct: boolean; queued: string | undefined }): SafeHtml {
+  const b = d.batch;
+  const retryable = retryableCount(d);
+  const queued =
+    options.queued === 'replay'
+      ? 'Replay queued: a host will take it from the unpack queue.'
+      : options.queued === 'retry-failed'
+        ? 'Retry of the failed files queued: they are extracted again from the archive in S3.'
+        : null;
+  if (!options.canAct) return queued ? html`<p class="notice">${queued}</p>` : html``;
+  return html`${queued ? html`<p class="notice queued">${queued}</p>` : ''}
+    <div class="actions">
+      <a class="button" href="/batches/${b.batchId}/replay">Replay batch</a>
+      ${
+        b.status === 'complete' && retryable > 0
+          ? html`<a class="button" href="/batches/${b.batchId}/retry-failed"
+              >Retry failed files (${retryable})</a
+            >`
+          : ''
+      }
+    </div>`;
+}
+
+function batchDetailBody(d: BatchDetail, options: { canAct: boolean; queued: string | undefined }): SafeHtml {
   const b = d.batch;
   const flagged = d.entries.filter((e) => e.outcome === 'flagged').length;
   // The latest run's steps; the total runs to the first completion (or to the failure).
@@ -274,6 +307,7 @@ function batchDetailBody(d: BatchDetail): SafeHtml {
   ];
   return html`<p><a href="/batches">← all batches</a></p>
     <h1><span class="mono">${b.batchId}</span> ${badge(b.status)}</h1>
+    ${actions(d, options)}
     <div class="cards">
       <div class="card">
         <div class="label">Files done</div>

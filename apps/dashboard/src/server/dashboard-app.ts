@@ -8,6 +8,7 @@ import { createBatchApi } from '../api/batch-api.js';
 import { createMachineEndpoints } from '../api/machine-endpoints.js';
 import { loadCurrentUser } from '../auth/access-control.js';
 import { BatchOverview } from '../operations/batch-overview.js';
+import { createBatchActions } from '../operations/batch-actions.js';
 import { createBatchPages } from '../operations/batch-pages.js';
 import { BOARD_PATH, createBullBoardRouter } from '../operations/bull-board-router.js';
 import { registerClusterMetrics } from '../operations/cluster-metrics.js';
@@ -114,6 +115,7 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
   });
   const overview = new BatchOverview(deps.db, deps.queues);
   app.use(createBatchApi(overview));
+  app.use(createBatchActions({ db: deps.db, store: deps.store, queues: deps.queues, csrf, logger }));
   app.use(createBatchPages(overview, csrf));
   app.use(createStatusPage(health, csrf));
   app.use(

@@ -32,6 +32,9 @@ const STYLE = `
     table { display:block; overflow-x:auto; }
   }
   a.button.primary { display:inline-block; background:var(--accent); color:#fff; border-radius:6px; padding:8px 14px; text-decoration:none; font-weight:600; }
+  .actions { display:flex; flex-wrap:wrap; gap:10px; margin:0 0 14px; }
+  .actions a.button, form.confirm a { display:inline-block; border:1px solid #b9c0ce; background:#fff; color:var(--fg); border-radius:6px; padding:7px 12px; text-decoration:none; font-weight:600; }
+  form.confirm { display:flex; gap:12px; align-items:center; }
   form.filters { display:flex; flex-wrap:wrap; gap:8px 12px; align-items:center; margin-bottom:10px; }
   form.filters input[type=search] { min-width:220px; }
   input[type=search], input[type=date] { font:inherit; padding:6px 8px; border:1px solid #b9c0ce; border-radius:6px; }
@@ -135,6 +138,7 @@ const STATUS_TEXT: Record<number, string> = {
   400: 'Bad request',
   403: 'Not allowed',
   404: 'Not found',
+  409: 'Cannot do that now',
   500: 'Something went wrong',
 };
 
