@@ -5,6 +5,9 @@ export {
   type CreateBatchInput,
   type BatchProgress,
   type BatchFileCounts,
+  RUN_SCOPES,
+  type BatchListFilter,
+  type RunScope,
 } from './batch-repository.js';
 export {
   AudioFileRepository,
@@ -74,6 +77,7 @@ export {
   type FileWithoutOpusKey,
   type PolicyLabelRate,
   type ReviewerDayCount,
+  type RecentFailures,
 } from './monitoring-queries.js';
 export {
   DbInputError,
@@ -96,6 +100,7 @@ export {
   RaAssignmentStatus,
   UploadClientScope,
   type Batch,
+  type BatchRun,
   type AudioFile,
   type Transcript,
   type Classification,

@@ -1,5 +1,11 @@
 import type { Redis } from 'ioredis';
-import { MonitoringQueries, type Db, type NoonTargetReport, type StuckBatch } from '@audio/db';
+import {
+  MonitoringQueries,
+  type Db,
+  type NoonTargetReport,
+  type RecentFailures,
+  type StuckBatch,
+} from '@audio/db';
 import { readHeartbeats, parseHostQueueName, type Heartbeat } from '@audio/queues';
 import type { ObjectStore } from '@audio/storage';
 import type { HealthSettings } from '../server/dashboard-config.js';
@@ -60,11 +66,15 @@ export interface HostStatus {
 }
 
 export interface HealthReport {
-  /** `warning`: nothing has failed yet, but something will unless someone acts (see `warnings`). */
-  status: 'healthy' | 'warning' | 'unhealthy';
+  /**
+   * `unhealthy`: something is down or late (HTTP 503, exit 1); `degraded`: all runs, but an operator
+   * should look — batches or files failed in the last 24 h, or the noon forecast passes the deadline
+   * (HTTP 200, exit 3); else `healthy`.
+   */
+  status: 'healthy' | 'degraded' | 'unhealthy';
   /** One line per problem, naming what is wrong; empty when healthy. */
   problems: string[];
-  /** One line per warning: the noon forecast passing the deadline. */
+  /** One line per thing to look at (recent failures, the noon forecast); they make the status `degraded`. */
   warnings: string[];
   checkedAt: string;
   durationMs: number;
@@ -75,6 +85,8 @@ export interface HealthReport {
   stuckBatches: { olderThanMs: number; count: number; batches: StuckBatch[] } | null;
   noonTarget: NoonTargetReport | null;
   noonForecast: NoonForecast | null;
+  /** Failed batches and files in the last 24 h; null when Postgres could not be read. */
+  recentFailures: RecentFailures | null;
 }
 
 export interface HealthDeps {
@@ -124,7 +136,7 @@ export class HealthChecker {
       if (!status.ok) problems.push(`${name} unreachable: ${status.error}`);
     }
 
-    const [fleet, stuck, noon, pace] = await Promise.all([
+    const [fleet, stuck, noon, pace, recent] = await Promise.all([
       redis.ok ? this.attempt('queues', () => this.fleet(), problems) : null,
       postgres.ok
         ? this.attempt(
@@ -147,7 +159,23 @@ export class HealthChecker {
             problems,
           )
         : null,
+      postgres.ok ? this.attempt('recent failures', () => this.monitoring.recentFailures(), problems) : null,
     ]);
+    const warnings: string[] = [];
+    if (recent && recent.failedBatches.length > 0) {
+      const n = recent.failedBatches.length;
+      warnings.push(
+        `${n} batch${n === 1 ? '' : 'es'} failed in the last ${formatDuration(recent.sinceMs)}: ${recent.failedBatches
+          .slice(0, 5)
+          .map((b) => `${b.batchId} (${b.errorCode ?? 'no code'})`)
+          .join(', ')}${n > 5 ? ', …' : ''}`,
+      );
+    }
+    if (recent && recent.filesFailed > 0) {
+      warnings.push(
+        `${recent.filesFailed} file${recent.filesFailed === 1 ? '' : 's'} in ${recent.batchesWithFailedFiles} batch${recent.batchesWithFailedFiles === 1 ? '' : 'es'} failed in the last ${formatDuration(recent.sinceMs)}`,
+      );
+    }
 
     for (const host of fleet?.hosts ?? []) {
       if (host.scratchLow) {
@@ -176,7 +204,6 @@ export class HealthChecker {
       );
     }
 
-    const warnings: string[] = [];
     const forecast =
       pace && fleet
         ? forecastNoon({
@@ -191,7 +218,7 @@ export class HealthChecker {
     if (noonWarning) warnings.push(noonWarning);
 
     return {
-      status: problems.length > 0 ? 'unhealthy' : warnings.length > 0 ? 'warning' : 'healthy',
+      status: problems.length > 0 ? 'unhealthy' : warnings.length > 0 ? 'degraded' : 'healthy',
       problems,
       warnings,
       checkedAt: new Date(started).toISOString(),
@@ -204,6 +231,7 @@ export class HealthChecker {
         : null,
       noonTarget: noon,
       noonForecast: forecast,
+      recentFailures: recent,
     };
   }
 
