@@ -100,7 +100,7 @@ d AS (
 ),
 due AS (
   SELECT b.batch_id, b.transferred_at,
-         (b.status = 'complete' AND b.completed_at <= least(d.now, d.deadline_at)) AS complete
+         (b.completed_at IS NOT NULL AND b.completed_at <= least(d.now, d.deadline_at)) AS complete
   FROM batches b, d
   WHERE b.transferred_at < d.cutoff_at AND b.transferred_at >= d.cutoff_at - :'lookback'::interval
     AND b.status <> 'failed' -- failed as a whole: never completes by itself, a replay makes it due again

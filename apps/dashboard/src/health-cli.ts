@@ -1,5 +1,6 @@
 // `pnpm --filter @audio/dashboard health` (or `node dist/health-cli.js`): the /health report for cron
-// and Ansible. Exit 0 healthy, 1 unhealthy, 2 could not check, 3 warning.
+// and Ansible. Exit 0 healthy, 1 unhealthy, 2 could not check, 3 degraded (recent failures, or the noon
+// forecast passing the deadline).
 import { runHealthCli } from './operations/health-command.js';
 
 // stdout carries the JSON and stderr only real problems: silence the AWS SDK's Node version notice.

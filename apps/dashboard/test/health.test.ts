@@ -160,7 +160,7 @@ describe('the noon forecast', () => {
     try {
       // No live host yet: the forecast cannot be made, and says so.
       let report = (await request(dashboard.app).get('/health').expect(200)).body as HealthReport;
-      expect(report.status).toBe('warning');
+      expect(report.status).toBe('degraded');
       expect(report.noonForecast?.state).toBe('unknown');
       expect(report.warnings).toEqual([
         'noon forecast: 10000 files of 1 batch due by 23:59 ' +
@@ -169,7 +169,7 @@ describe('the noon forecast', () => {
 
       await heartbeat.beat();
       report = (await request(dashboard.app).get('/health').expect(200)).body as HealthReport;
-      expect(report.status).toBe('warning');
+      expect(report.status).toBe('degraded');
       expect(report.problems).toEqual([]);
       expect(report.noonTarget).toMatchObject({
         met: false,
@@ -199,7 +199,7 @@ describe('the noon forecast', () => {
       expect(await runHealthCli(['--compact'], { env: dashboard.env, stdout: (t) => output.push(t) })).toBe(
         3,
       );
-      expect((JSON.parse(output.join('')) as HealthReport).status).toBe('warning');
+      expect((JSON.parse(output.join('')) as HealthReport).status).toBe('degraded');
 
       await createUser(dashboard, 'forecast-viewer', 'viewer');
       const viewer = await loginAs(dashboard.app, 'forecast-viewer');

@@ -14,6 +14,8 @@ const gpuEnv = envConfig({
   batchesAhead: fromEnv('TRANSCRIBE_BATCHES_AHEAD', integerFromEnv(0, 8).default(1), '1'),
   finalizeConcurrency: fromEnv('FINALIZE_CONCURRENCY', integerFromEnv(1, 64).default(2), '2'),
   policyFile: fromEnv('POLICY_FILE', z.string().default(DEMO_POLICY_FILE), '/etc/audio-pipeline/policy.json'),
+  /** How soon a `pnpm policy activate` reaches this host's new batches. */
+  policyRefreshMs: fromEnv('POLICY_REFRESH', durationFromEnv.default(10_000), '10s'),
   deleteArchiveAfterComplete: fromEnv(
     'DELETE_ARCHIVE_AFTER_COMPLETE',
     booleanFromEnv.default(false),

@@ -76,7 +76,17 @@ export async function finalizeBatch(
     await deps.store.delete(data.archiveKey);
     archiveDeleted = true;
   }
-  await deps.batches.markComplete(data.batchId, { succeeded, failed: failed + data.refused });
+  // A retry of failed files ran some files only: the batch's counts are what the database now holds.
+  const counts =
+    data.scope === 'failed-files'
+      ? await deps.batches.fileCounts([data.batchId]).then((c) => c.get(data.batchId)!)
+      : null;
+  await deps.batches.markComplete(
+    data.batchId,
+    counts
+      ? { succeeded: counts.filesDone, failed: counts.filesFailed }
+      : { succeeded, failed: failed + data.refused },
+  );
   deps.logger.info({ batchId: data.batchId, succeeded, failed, refused: data.refused }, 'batch complete');
   return { succeeded, failed, refused: data.refused, scratchCleaned: true, archiveDeleted };
 }

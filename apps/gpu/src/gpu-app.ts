@@ -1,10 +1,18 @@
 import { Queue } from 'bullmq';
-import { AudioFileRepository, BatchRepository, FailureRepository } from '@audio/db';
+import {
+  AudioFileRepository,
+  BatchRepository,
+  ClassificationRepository,
+  FailureRepository,
+  PolicyRepository,
+} from '@audio/db';
 import { JobBatcher, transcribeQueueName } from '@audio/queues';
 import * as runtime from '@audio/runtime';
 import { readGpuConfig, type GpuConfig } from './config.js';
+import { classifyStoredTranscripts } from './classify-handler.js';
 import { finalizeBatch } from './finalize-handler.js';
-import { loadPolicy, SidecarProcess, type SidecarItem, type SidecarResultItem } from './sidecar/index.js';
+import { ActivePolicy } from './policy-store.js';
+import { SidecarProcess, type SidecarItem, type SidecarResultItem } from './sidecar/index.js';
 import { transcribeFile } from './transcribe-handler.js';
 
 export const APP_VERSION = '0.1.0';
@@ -21,7 +29,7 @@ export async function startGpuApp(options: runtime.WorkerAppOptions = {}): Promi
     ...options,
     app: 'gpu',
     version: APP_VERSION,
-    serves: ['transcribe', 'finalize'],
+    serves: ['transcribe', 'finalize', 'classify'],
     setup: (context) => gpuParts(context, config),
   });
   return Object.assign(app, { sidecar: app.parts.sidecar });
@@ -32,7 +40,12 @@ async function gpuParts(
   config: GpuConfig,
 ): Promise<runtime.WorkerAppParts & { sidecar: SidecarProcess }> {
   const { hostId, logger, metrics, scratch, store } = context;
-  const policy = await loadPolicy(config.policyFile);
+  const policies = new PolicyRepository(context.db);
+  const activePolicy = new ActivePolicy(policies, {
+    refreshMs: config.policyRefreshMs,
+    logger,
+  });
+  const policy = await activePolicy.init(config.policyFile);
   const sidecar = SidecarProcess.fromEnv(context.env, {
     maxInFlight: 1 + config.batchesAhead,
     logger: logger.child({ component: 'sidecar' }),
@@ -40,11 +53,16 @@ async function gpuParts(
   });
   const ready = await sidecar.start();
   const batcher = new JobBatcher<SidecarItem, SidecarResultItem>(
-    { process: (items) => sidecar.process(items, policy) },
+    { process: async (items) => sidecar.process(items, await activePolicy.current()) },
     // Batches leave while fewer than this are at the sidecar; the others gather the next batch.
     { maxBatch: config.batchSize, maxWaitMs: config.batchWaitMs, maxInFlight: 1 + config.batchesAhead },
   );
   const transcribeDeps = { batcher, scratch, store, audioFiles: new AudioFileRepository(context.db) };
+  const classifyDeps = {
+    sidecar,
+    policies,
+    classifications: new ClassificationRepository(context.db),
+  };
   const transcribeQueue = new Queue(transcribeQueueName(hostId), {
     connection: context.redis,
     prefix: context.prefix,
@@ -73,7 +91,13 @@ async function gpuParts(
         handle: (payload, job) => finalizeBatch(finalizeDeps, payload, job),
         concurrency: config.finalizeConcurrency,
       },
+      // Re-classification jobs share the sidecar with new files: one at a time, each a batch of texts.
+      classify: {
+        handle: (payload) => classifyStoredTranscripts(classifyDeps, payload),
+        concurrency: 1,
+      },
     },
+    models: () => sidecar.info?.modelVersions,
     async close() {
       await transcribeQueue.close();
       await sidecar.stop();
@@ -81,8 +105,9 @@ async function gpuParts(
     describe: {
       backend: ready.backend,
       models: ready.models,
+      modelVersions: ready.modelVersions,
       device: ready.device,
-      policy: policy.id,
+      policy: `${policy.id}@${policy.version}`,
       batchSize: config.batchSize,
     },
   };

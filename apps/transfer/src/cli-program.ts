@@ -4,17 +4,20 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
+import { createDb, UPLOAD_CLIENT_SCOPES, UploadClientRepository, type UploadClientScope } from '@audio/db';
 import { createLogger, type Logger } from '@audio/logger';
 import { closeOnSignals } from '@audio/queues';
 import { ArchiveUploader, ObjectStore, readStorageConfig } from '@audio/storage';
 import { readTransferConfig } from './config.js';
 import { InboxSource } from './inbox-source.js';
 import { FileProgressBar } from './progress-bar.js';
+import { pushArchive } from './push-client.js';
 import { replayBatch } from './replay.js';
 import { formatAuditReport, StorageAudit } from './storage-audit.js';
 import { SftpSource } from './sftp-source.js';
 import { startTransferApp } from './transfer-app.js';
 import { openTransferContext, type TransferContext } from './transfer-context.js';
+import { UploadClients } from './upload-clients.js';
 
 /** A command used wrongly; the CLI prints the message without a stack trace. */
 export class CliUsageError extends Error {
@@ -173,6 +176,125 @@ export function buildCli(): Command {
     });
 
   program
+    .command('push')
+    .description(
+      'send an archive through the upload API (no S3 credentials): parallel parts, resumable, sha256 checked; ' +
+        'the batch starts by itself',
+    )
+    .argument('<file>', 'a tar archive')
+    .option('--api <url>', 'the upload API, e.g. https://ingest.example.org (default: $UPLOAD_API_URL)')
+    .option(
+      '--token <token>',
+      'your client token (default: $UPLOAD_CLIENT_TOKEN; the variable keeps it out of ps)',
+    )
+    .option('--state <file>', 'resume state file (default: under ~/.local/state/audio-transfer/push)')
+    .option('--concurrency <n>', 'parts in flight at once', '4')
+    .option('--json', 'print the result as JSON')
+    .action(
+      async (
+        file: string,
+        opts: { api?: string; token?: string; state?: string; concurrency: string; json?: boolean },
+      ) => {
+        const api = opts.api ?? process.env.UPLOAD_API_URL;
+        const token = opts.token ?? process.env.UPLOAD_CLIENT_TOKEN;
+        if (!api) throw new CliUsageError('--api URL (or UPLOAD_API_URL) is required');
+        if (!/^https?:\/\//.test(api)) throw new CliUsageError(`--api must be an http(s) URL, not ${api}`);
+        if (!token) throw new CliUsageError('--token (or UPLOAD_CLIENT_TOKEN) is required');
+        const concurrency = Number(opts.concurrency);
+        if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
+          throw new CliUsageError(
+            `--concurrency must be a whole number from 1 to 64, not ${opts.concurrency}`,
+          );
+        const hashing = new FileProgressBar(`sha256 ${path.basename(file)}`);
+        const bar = new FileProgressBar(path.basename(file));
+        try {
+          const result = await pushArchive({
+            api,
+            token,
+            file,
+            concurrency,
+            ...(opts.state ? { statePath: path.resolve(opts.state) } : {}),
+            onHashProgress: (p) => hashing.update(p),
+            onProgress: (p) => {
+              hashing.stop();
+              bar.update(p);
+            },
+            logger: cliLogger(true),
+          });
+          bar.stop();
+          print(
+            Boolean(opts.json),
+            { file, ...result },
+            `${file} → batch ${result.batchId} (${result.sizeBytes} bytes, sha256 ${result.sha256} verified)` +
+              `${result.resumed ? `, resumed: ${result.partsSkipped} parts were already there` : ''}` +
+              `${result.created ? ', unpack job queued' : ' [already completed]'}`,
+          );
+        } finally {
+          hashing.stop();
+          bar.stop();
+        }
+      },
+    );
+
+  const clients = program
+    .command('clients')
+    .description("the upload API's clients: each has its own token (stored hashed) and scope");
+  clients
+    .command('add')
+    .description('create a client and print its token (shown once; only its sha256 is stored)')
+    .argument('<name>', 'e.g. acme-recordings (letters, digits, ".", "_", "-"; named in every log line)')
+    .requiredOption('--scope <scope>', `${UPLOAD_CLIENT_SCOPES.join(' or ')}`)
+    .option('--json', 'print the result as JSON')
+    .action(async (name: string, opts: { scope: string; json?: boolean }) => {
+      if (!(UPLOAD_CLIENT_SCOPES as readonly string[]).includes(opts.scope))
+        throw new CliUsageError(`--scope must be ${UPLOAD_CLIENT_SCOPES.join(' or ')}, not ${opts.scope}`);
+      await withClients(async (registry) => {
+        const { client, token } = await registry.add(name, opts.scope as UploadClientScope);
+        print(
+          Boolean(opts.json),
+          { name: client.name, scope: client.scope, token, createdAt: client.createdAt },
+          `client ${client.name} (scope ${client.scope}); its token, shown only now:\n${token}`,
+        );
+      });
+    });
+  clients
+    .command('list')
+    .description('every client: name, scope, token prefix, created, revoked')
+    .option('--json', 'one JSON array')
+    .action(async (opts: { json?: boolean }) => {
+      await withClients(async (registry) => {
+        const rows = (await registry.list()).map((c) => ({
+          name: c.name,
+          scope: c.scope,
+          tokenPrefix: c.tokenPrefix,
+          createdAt: c.createdAt.toISOString(),
+          revokedAt: c.revokedAt?.toISOString() ?? null,
+        }));
+        const text = rows.length
+          ? rows
+              .map(
+                (r) =>
+                  `${r.name}\t${r.scope}\t${r.tokenPrefix}…\tcreated ${r.createdAt}` +
+                  (r.revokedAt ? `\tREVOKED ${r.revokedAt}` : ''),
+              )
+              .join('\n')
+          : 'no clients yet: transfer clients add NAME --scope upload';
+        print(Boolean(opts.json), rows, text);
+      });
+    });
+  clients
+    .command('revoke')
+    .description('revoke a client: its token stops working at once (the name stays taken)')
+    .argument('<name>')
+    .action(async (name: string) => {
+      await withClients(async (registry) => {
+        const client = await registry.revoke(name);
+        if (!client) throw new CliUsageError(`no client named ${name} (transfer clients list)`);
+        print(false, client, `client ${client.name} revoked at ${client.revokedAt!.toISOString()}`);
+      });
+    });
+
+  program
     .command('audit')
     .description(
       'compare the database with the bucket: missing Opus objects, orphan Opus objects and archives, ' +
@@ -210,6 +332,16 @@ export function buildCli(): Command {
     });
 
   return program;
+}
+
+/** The clients' registry on the database alone (no Redis or S3 needed to manage tokens). */
+async function withClients(action: (registry: UploadClients) => Promise<void>): Promise<void> {
+  const db = createDb();
+  try {
+    await action(new UploadClients(new UploadClientRepository(db)));
+  } finally {
+    await db.close();
+  }
 }
 
 /** The long-running service: what `src/main.ts` runs. */

@@ -14,6 +14,9 @@ const INPUT_ERRORS = new Set([
   'InvalidKeyError',
   'InvalidBatchIdError',
   'ConflictingRecordError',
+  'UploadClientExistsError',
+  'DbInputError',
+  'PushError',
 ]);
 
 runMain(async () => {

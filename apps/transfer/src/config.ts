@@ -50,10 +50,17 @@ const transferVariables = z.object({
   INBOX_DELETE_AFTER_INGEST: envVar(booleanFromEnv.default(false), 'false'),
 
   UPLOAD_API_ENABLED: envVar(booleanFromEnv.default(true), 'true'),
+  /** Deprecated: one token shared by every client; per-client tokens come from `transfer clients add`. */
   UPLOAD_API_TOKEN: envVar(
     z.string().min(16, 'must be at least 16 characters (e.g. openssl rand -hex 32)').optional(),
     '<64 hex digits from openssl rand -hex 32>',
   ),
+  UPLOAD_API_RATE_LIMIT: envVar(integerFromEnv(0, 1_000_000).default(120), '120'),
+  UPLOAD_API_RATE_WINDOW: envVar(
+    durationFromEnv.pipe(z.number().min(1000, 'must be at least 1s')).default(60_000),
+    '1m',
+  ),
+  UPLOAD_S3_PUBLIC_ENDPOINT: envVar(z.url({ protocol: /^https?$/ }).optional(), 'https://s3.example.org'),
   UPLOAD_API_HOST: envVar(z.string().min(1).default('127.0.0.1'), '0.0.0.0'),
   UPLOAD_API_PORT: envVar(integerFromEnv(0, 65535).default(8090), '8090'),
   UPLOAD_URL_EXPIRY: envVar(
@@ -89,8 +96,15 @@ const transferEnv = transferVariables.transform((e) => ({
     : null,
   uploadApi: {
     enabled: e.UPLOAD_API_ENABLED,
-    /** Bearer token clients send; the API does not start without one. */
-    ...(e.UPLOAD_API_TOKEN ? { token: e.UPLOAD_API_TOKEN } : {}),
+    /** Deprecated shared bearer token, accepted beside the clients' own tokens while it is set. */
+    ...(e.UPLOAD_API_TOKEN ? { sharedToken: e.UPLOAD_API_TOKEN } : {}),
+    /** Requests per client per window (0: no limit), counted in Redis across instances. */
+    rateLimit: {
+      points: e.UPLOAD_API_RATE_LIMIT,
+      windowSeconds: Math.round(e.UPLOAD_API_RATE_WINDOW / 1000),
+    },
+    /** S3 as clients outside reach it, for the presigned URLs; unset: S3_ENDPOINT. */
+    ...(e.UPLOAD_S3_PUBLIC_ENDPOINT ? { publicS3Endpoint: e.UPLOAD_S3_PUBLIC_ENDPOINT } : {}),
     host: e.UPLOAD_API_HOST,
     port: e.UPLOAD_API_PORT,
     /** Lifetime of the presigned URLs handed out. */
@@ -160,15 +174,4 @@ export type UploadApiConfig = TransferConfig['uploadApi'];
  */
 export function readTransferConfig(env: NodeJS.ProcessEnv = process.env): TransferConfig {
   return readEnv(transferEnv, env);
-}
-
-/** The upload API's token, or a ConfigError: the API never runs open. */
-export function requireUploadToken(config: UploadApiConfig): string {
-  if (!config.token)
-    throw new ConfigError(
-      'UPLOAD_API_TOKEN',
-      'UPLOAD_API_TOKEN is required to start the upload API but not set (or set UPLOAD_API_ENABLED=false); ' +
-        'example: UPLOAD_API_TOKEN=$(openssl rand -hex 32)',
-    );
-  return config.token;
 }

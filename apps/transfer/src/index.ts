@@ -1,6 +1,5 @@
 export {
   readTransferConfig,
-  requireUploadToken,
   type TransferConfig,
   type SftpConfig,
   type InboxConfig,
@@ -52,6 +51,10 @@ export {
   UploadRequestError,
   beginUploadRequest,
   completeUploadRequest,
+  partUrlsRequest,
+  type UploadCaller,
+  type UploadStatus,
+  type ArchiveDownload,
   type PresignedUploadsOptions,
   type BeginUploadRequest,
   type BeginUploadResponse,
@@ -59,6 +62,23 @@ export {
   type CompleteUploadResponse,
   type PresignedPart,
 } from './presigned-uploads.js';
+export {
+  UploadClients,
+  hashToken,
+  TOKEN_PREFIX,
+  SHARED_TOKEN_CLIENT,
+  type AuthenticatedClient,
+  type Authentication,
+} from './upload-clients.js';
+export { pushArchive, PushError, type PushOptions, type PushResult } from './push-client.js';
+export {
+  defaultPushStatePath,
+  loadPushState,
+  savePushState,
+  removePushState,
+  type PushState,
+} from './push-state.js';
+export { ClientRateLimit, type RateDecision } from './client-rate-limit.js';
 export {
   createUploadApi,
   startUploadApi,

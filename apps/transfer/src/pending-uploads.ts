@@ -7,6 +7,8 @@ const pendingUploadSchema = z.object({
   filename: z.string(),
   sizeBytes: z.number().int().positive(),
   sha256: z.string().optional(),
+  /** The upload API client that began it; only it (or a download-scope client) may see or complete it. */
+  client: z.string().optional(),
   /** Set for multipart uploads. */
   multipart: z
     .object({

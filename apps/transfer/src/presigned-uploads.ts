@@ -43,6 +43,8 @@ export const beginUploadRequest = z.object({
     .refine((v) => !UNSAFE_NAME.test(v), 'must be a file name, without a path or control characters'),
   sizeBytes: z.number('must be a number').int('must be a whole number of bytes').positive('must be above 0'),
   sha256: sha256Hex.optional(),
+  /** A multipart plan even for a file a single PUT could take: parts go in parallel and can resume. */
+  multipart: z.boolean('must be true or false').optional(),
 });
 export type BeginUploadRequest = z.input<typeof beginUploadRequest>;
 
@@ -59,6 +61,19 @@ export const completeUploadRequest = z.object({
     .optional(),
 });
 export type CompleteUploadRequest = z.input<typeof completeUploadRequest>;
+
+export const partUrlsRequest = z.object({
+  partNumbers: z
+    .array(z.number('must be numbers').int().min(1).max(10_000), 'must be a list of part numbers')
+    .min(1, 'must list at least one part')
+    .max(10_000),
+});
+
+/** Who asks: an upload-scope client sees its own uploads only; a download-scope client (operators) all. */
+export interface UploadCaller {
+  name: string;
+  scope: 'upload' | 'download';
+}
 
 export interface PresignedPart {
   partNumber: number;
@@ -91,8 +106,45 @@ export interface CompleteUploadResponse {
   created: boolean;
 }
 
+/** GET /uploads/:batchId: what the server has of an upload, from S3 itself (ListParts / HEAD). */
+export interface UploadStatus {
+  batchId: string;
+  /** `pending`: waiting for parts or /complete; `completed`: checked, batch row and unpack job exist. */
+  state: 'pending' | 'completed';
+  archiveKey: string;
+  filename?: string;
+  client?: string;
+  sizeBytes: number;
+  sha256?: string;
+  mode?: 'single' | 'multipart';
+  partSize?: number;
+  partCount?: number;
+  /** Pending uploads: parts S3 has (a single PUT: 1 once it arrived). */
+  partsReceived?: number;
+  bytesReceived: number;
+  /** Multipart: the parts S3 has, with their ETags and sizes. */
+  parts?: { partNumber: number; etag: string; size: number }[];
+  createdAt?: string;
+  /** Completed: the batch's status in the pipeline. */
+  batchStatus?: string;
+}
+
+export interface ArchiveDownload {
+  batchId: string;
+  archiveKey: string;
+  sizeBytes: number;
+  sha256: string;
+  url: string;
+  expiresAt: string;
+}
+
 export interface PresignedUploadsOptions {
   store: ObjectStore;
+  /**
+   * Signs the URLs clients get, when they reach S3 at another address than this process does (a public
+   * name in front of an internal Swift: UPLOAD_S3_PUBLIC_ENDPOINT). Default: `store`.
+   */
+  presigner?: ObjectStore;
   pending: PendingUploads;
   batches: BatchRepository;
   registrar: BatchRegistrar;
@@ -111,12 +163,14 @@ export interface PresignedUploadsOptions {
  */
 export class PresignedUploads {
   private readonly singlePutLimit: number;
+  private readonly presigner: ObjectStore;
 
   constructor(private readonly options: PresignedUploadsOptions) {
+    this.presigner = options.presigner ?? options.store;
     this.singlePutLimit = Math.min(options.singlePutLimit ?? MAX_SINGLE_PUT_SIZE, MAX_SINGLE_PUT_SIZE);
   }
 
-  async begin(body: unknown): Promise<BeginUploadResponse> {
+  async begin(body: unknown, caller?: UploadCaller): Promise<BeginUploadResponse> {
     const request = parseRequest(beginUploadRequest, body);
     const { store, urlExpirySeconds } = this.options;
     if (request.sizeBytes > this.options.maxBytes)
@@ -126,13 +180,13 @@ export class PresignedUploads {
         `sizeBytes ${request.sizeBytes} is above the limit of ${this.options.maxBytes} bytes (UPLOAD_MAX_BYTES)`,
         'sizeBytes',
       );
-    const single = request.sizeBytes <= this.singlePutLimit;
+    const single = request.sizeBytes <= this.singlePutLimit && !request.multipart;
     if (!single && !request.sha256)
       throw new UploadRequestError(
         400,
         'sha256_required',
-        `sha256 is required for files above ${this.singlePutLimit} bytes: it becomes the archive's metadata ` +
-          'when the multipart upload is created',
+        `sha256 is required for multipart uploads (files above ${this.singlePutLimit} bytes): it becomes ` +
+          "the archive's metadata when the multipart upload is created",
         'sha256',
       );
     const batchId = newBatchId();
@@ -144,6 +198,7 @@ export class PresignedUploads {
       filename: request.filename,
       sizeBytes: request.sizeBytes,
       ...(request.sha256 ? { sha256: request.sha256 } : {}),
+      ...(caller ? { client: caller.name } : {}),
       createdAt: new Date().toISOString(),
     };
     const base = { batchId, archiveKey: key, expiresAt, completePath: `/uploads/${batchId}/complete` };
@@ -151,7 +206,7 @@ export class PresignedUploads {
     if (single) {
       const metadata = request.sha256 ? { sha256: request.sha256 } : undefined;
       // Signed as headers: the client must send them as given.
-      const url = await store.presignPut(key, urlExpirySeconds, {
+      const url = await this.presigner.presignPut(key, urlExpirySeconds, {
         contentLength: request.sizeBytes,
         ...(metadata ? { metadata } : {}),
       });
@@ -175,16 +230,12 @@ export class PresignedUploads {
       contentType: 'application/x-tar',
       metadata: { sha256: request.sha256!, 'batch-id': batchId },
     });
-    const parts: PresignedPart[] = [];
-    for (let partNumber = 1; partNumber <= plan.count; partNumber += 1) {
-      const url = await store.presignUploadPart(key, uploadId, partNumber, urlExpirySeconds);
-      const size = Math.min(plan.partSize, request.sizeBytes - (partNumber - 1) * plan.partSize);
-      parts.push({ partNumber, url, size });
-    }
-    await this.options.pending.save({
-      ...pending,
-      multipart: { uploadId, partSize: plan.partSize, partCount: plan.count },
-    });
+    const multipart = { uploadId, partSize: plan.partSize, partCount: plan.count };
+    const parts = await this.presignParts(
+      { ...pending, multipart },
+      Array.from({ length: plan.count }, (_, i) => i + 1),
+    );
+    await this.options.pending.save({ ...pending, multipart });
     return {
       ...base,
       mode: 'multipart',
@@ -192,23 +243,117 @@ export class PresignedUploads {
     };
   }
 
-  async complete(batchId: string, body: unknown): Promise<CompleteUploadResponse> {
-    try {
-      assertBatchId(batchId);
-    } catch (error) {
-      throw new UploadRequestError(400, 'invalid_request', (error as Error).message, 'batchId');
-    }
-    const request = parseRequest(completeUploadRequest, body ?? {});
-    const done = await this.alreadyCompleted(batchId);
-    if (done) return done;
-    const pending = await this.options.pending.get(batchId);
-    if (!pending)
+  /** Fresh presigned URLs for some parts of a multipart upload (a resumed client's old ones expired). */
+  async partUrls(
+    batchId: string,
+    body: unknown,
+    caller?: UploadCaller,
+  ): Promise<{ batchId: string; expiresAt: string; parts: PresignedPart[] }> {
+    checkBatchId(batchId);
+    const request = parseRequest(partUrlsRequest, body ?? {});
+    const pending = await this.pendingFor(batchId, caller);
+    if (!pending.multipart)
       throw new UploadRequestError(
-        404,
-        'unknown_upload',
-        `no pending upload for batch ${batchId}: it never existed or expired (UPLOAD_PENDING_TTL)`,
-        'batchId',
+        409,
+        'not_multipart',
+        `upload ${batchId} is a single PUT; its URL came with POST /uploads`,
       );
+    const beyond = request.partNumbers.find((n) => n > pending.multipart!.partCount);
+    if (beyond !== undefined)
+      throw new UploadRequestError(
+        400,
+        'invalid_request',
+        `partNumbers: ${beyond} is beyond the last part (${pending.multipart.partCount})`,
+        'partNumbers',
+      );
+    const expiresAt = new Date(Date.now() + this.options.urlExpirySeconds * 1000).toISOString();
+    return { batchId, expiresAt, parts: await this.presignParts(pending, request.partNumbers) };
+  }
+
+  /** What S3 has of an upload (ListParts for multipart, HEAD for a single PUT), or the completed batch. */
+  async status(batchId: string, caller?: UploadCaller): Promise<UploadStatus> {
+    checkBatchId(batchId);
+    const batch = await this.options.batches.get(batchId);
+    if (batch?.source.startsWith(UPLOAD_SOURCE)) {
+      const source = parseUploadSource(batch.source);
+      if (!mayAccess(caller, source.client)) throw unknownUpload(batchId);
+      return {
+        batchId,
+        state: 'completed',
+        archiveKey: batch.archiveKey,
+        sizeBytes: Number(batch.sizeBytes),
+        sha256: batch.sha256,
+        bytesReceived: Number(batch.sizeBytes),
+        ...source,
+        batchStatus: batch.status,
+      };
+    }
+    const pending = await this.pendingFor(batchId, caller);
+    const base = {
+      batchId,
+      state: 'pending' as const,
+      archiveKey: pending.archiveKey,
+      filename: pending.filename,
+      ...(pending.client ? { client: pending.client } : {}),
+      sizeBytes: pending.sizeBytes,
+      ...(pending.sha256 ? { sha256: pending.sha256 } : {}),
+      createdAt: pending.createdAt,
+    };
+    if (!pending.multipart) {
+      const head = await this.options.store.head(pending.archiveKey);
+      return {
+        ...base,
+        mode: 'single',
+        partsReceived: head ? 1 : 0,
+        bytesReceived: head?.size ?? 0,
+      };
+    }
+    const parts = await this.options.store
+      .listParts(pending.archiveKey, pending.multipart.uploadId)
+      .catch(async (error: unknown) => {
+        // Completed by a /complete whose batch row is not written yet, or aborted: no parts to list.
+        if ((error as { name?: string }).name === 'NoSuchUpload') return [];
+        throw error;
+      });
+    parts.sort((a, b) => a.partNumber - b.partNumber);
+    return {
+      ...base,
+      mode: 'multipart',
+      partSize: pending.multipart.partSize,
+      partCount: pending.multipart.partCount,
+      partsReceived: parts.length,
+      bytesReceived: parts.reduce((sum, p) => sum + Math.max(0, p.size), 0),
+      parts,
+    };
+  }
+
+  /** A presigned GET of a completed upload's archive (operators: scope `download`). */
+  async download(batchId: string): Promise<ArchiveDownload> {
+    checkBatchId(batchId);
+    const batch = await this.options.batches.get(batchId);
+    if (!batch) throw unknownUpload(batchId);
+    const { urlExpirySeconds } = this.options;
+    return {
+      batchId,
+      archiveKey: batch.archiveKey,
+      sizeBytes: Number(batch.sizeBytes),
+      sha256: batch.sha256,
+      url: await this.presigner.presignGet(batch.archiveKey, urlExpirySeconds),
+      expiresAt: new Date(Date.now() + urlExpirySeconds * 1000).toISOString(),
+    };
+  }
+
+  async complete(
+    batchId: string,
+    body: unknown,
+    caller?: UploadCaller,
+    logger = this.options.logger,
+  ): Promise<CompleteUploadResponse> {
+    checkBatchId(batchId);
+    const request = parseRequest(completeUploadRequest, body ?? {});
+    const done = await this.alreadyCompleted(batchId, caller);
+    if (done) return done;
+    const pending = await this.pendingFor(batchId, caller);
     // Reading a large object back takes a while: hold the lock for about as long as that can take.
     const lockSeconds = Math.max(120, Math.ceil(pending.sizeBytes / 20e6));
     const release = await this.options.pending.lock(batchId, lockSeconds);
@@ -219,15 +364,39 @@ export class PresignedUploads {
         `upload ${batchId} is being completed by another request`,
       );
     try {
-      return await this.finish(pending, request);
+      return await this.finish(pending, request, logger);
     } finally {
       await release();
     }
   }
 
+  private async pendingFor(batchId: string, caller: UploadCaller | undefined): Promise<PendingUpload> {
+    const pending = await this.options.pending.get(batchId);
+    // Someone else's upload looks like no upload at all: ids are not secret, uploads are.
+    if (!pending || !mayAccess(caller, pending.client)) throw unknownUpload(batchId);
+    return pending;
+  }
+
+  private async presignParts(pending: PendingUpload, partNumbers: number[]): Promise<PresignedPart[]> {
+    const { partSize, uploadId } = pending.multipart!;
+    return Promise.all(
+      partNumbers.map(async (partNumber) => ({
+        partNumber,
+        url: await this.presigner.presignUploadPart(
+          pending.archiveKey,
+          uploadId,
+          partNumber,
+          this.options.urlExpirySeconds,
+        ),
+        size: Math.min(partSize, pending.sizeBytes - (partNumber - 1) * partSize),
+      })),
+    );
+  }
+
   private async finish(
     pending: PendingUpload,
     request: z.output<typeof completeUploadRequest>,
+    logger: Logger | undefined,
   ): Promise<CompleteUploadResponse> {
     const { store } = this.options;
     const key = pending.archiveKey;
@@ -277,10 +446,10 @@ export class PresignedUploads {
       archiveKey: key,
       sha256,
       sizeBytes: pending.sizeBytes,
-      source: `upload-api:${pending.filename}`,
+      source: `${UPLOAD_SOURCE}${pending.client ? `${pending.client}/` : ''}${pending.filename}`,
     });
     await this.options.pending.remove(pending.batchId);
-    this.options.logger?.info(
+    logger?.info(
       { batchId: pending.batchId, key, size: pending.sizeBytes, filename: pending.filename },
       'presigned upload completed',
     );
@@ -367,9 +536,14 @@ export class PresignedUploads {
     });
   }
 
-  private async alreadyCompleted(batchId: string): Promise<CompleteUploadResponse | undefined> {
+  private async alreadyCompleted(
+    batchId: string,
+    caller: UploadCaller | undefined,
+  ): Promise<CompleteUploadResponse | undefined> {
     const batch = await this.options.batches.get(batchId);
     if (!batch) return undefined;
+    if (!batch.source.startsWith(UPLOAD_SOURCE) || !mayAccess(caller, parseUploadSource(batch.source).client))
+      throw unknownUpload(batchId);
     return {
       batchId,
       archiveKey: batch.archiveKey,
@@ -378,6 +552,36 @@ export class PresignedUploads {
       jobId: batchId,
       created: false,
     };
+  }
+}
+
+/** Batches from this API record `upload-api:{client}/{filename}` (or `upload-api:{filename}`) as source. */
+const UPLOAD_SOURCE = 'upload-api:';
+
+function parseUploadSource(source: string): { client?: string; filename: string } {
+  const rest = source.slice(UPLOAD_SOURCE.length);
+  const slash = rest.indexOf('/');
+  return slash < 0 ? { filename: rest } : { client: rest.slice(0, slash), filename: rest.slice(slash + 1) };
+}
+
+function mayAccess(caller: UploadCaller | undefined, owner: string | undefined): boolean {
+  return !caller || caller.scope === 'download' || caller.name === owner;
+}
+
+function unknownUpload(batchId: string): UploadRequestError {
+  return new UploadRequestError(
+    404,
+    'unknown_upload',
+    `no upload ${batchId} for this client: it never existed, expired (UPLOAD_PENDING_TTL) or is another client's`,
+    'batchId',
+  );
+}
+
+function checkBatchId(batchId: string): void {
+  try {
+    assertBatchId(batchId);
+  } catch (error) {
+    throw new UploadRequestError(400, 'invalid_request', (error as Error).message, 'batchId');
   }
 }
 

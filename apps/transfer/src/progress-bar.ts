@@ -40,7 +40,10 @@ export class FileProgressBar {
     } else this.bar.update(progress.bytes, payload);
   }
 
+  /** Idempotent: a second stop does not print the bar again. */
   stop(): void {
-    if (this.started) this.bar?.stop();
+    if (!this.started) return;
+    this.started = false;
+    this.bar?.stop();
   }
 }

@@ -1,7 +1,9 @@
 import { ConfigError } from '@audio/config';
 import type { Logger } from '@audio/logger';
+import { UploadClientRepository } from '@audio/db';
 import { HeartbeatPublisher, resolveHostId } from '@audio/queues';
-import { requireUploadToken } from './config.js';
+import { ObjectStore, readStorageConfig } from '@audio/storage';
+import { ClientRateLimit } from './client-rate-limit.js';
 import { InboxSource } from './inbox-source.js';
 import { MultipartJanitor } from './multipart-janitor.js';
 import { StorageAudit, StorageAuditJanitor } from './storage-audit.js';
@@ -10,6 +12,7 @@ import { PresignedUploads } from './presigned-uploads.js';
 import { SftpSource } from './sftp-source.js';
 import { openTransferContext, type TransferContext } from './transfer-context.js';
 import { startUploadApi, type RunningUploadApi } from './upload-api.js';
+import { UploadClients } from './upload-clients.js';
 
 export const TRANSFER_VERSION = '0.1.0';
 
@@ -45,6 +48,7 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
   let heartbeat: HeartbeatPublisher | undefined;
   let janitor: MultipartJanitor | undefined;
   let auditJanitor: StorageAuditJanitor | undefined;
+  let presigner: ObjectStore | undefined;
   try {
     const wantSftp = options.sftp ?? config.sftp !== undefined;
     const wantInbox = options.inbox ?? config.inbox !== undefined;
@@ -62,13 +66,24 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
     if (!wantSftp && !wantInbox && !wantApi)
       throw new ConfigError(
         'SFTP_HOST',
-        'nothing to run: set SFTP_HOST (SFTP source), INBOX_DIR (inbox) or UPLOAD_API_TOKEN (upload API)',
+        'nothing to run: set SFTP_HOST (SFTP source), INBOX_DIR (inbox) or UPLOAD_API_ENABLED=true (upload API)',
       );
 
     if (wantApi) {
-      const token = requireUploadToken(config.uploadApi);
+      const { sharedToken, rateLimit, publicS3Endpoint } = config.uploadApi;
+      if (publicS3Endpoint)
+        presigner = ObjectStore.fromConfig({
+          ...readStorageConfig(options.env ?? process.env),
+          endpoint: publicS3Endpoint,
+        });
+      if (sharedToken)
+        logger.warn(
+          'UPLOAD_API_TOKEN is deprecated: it is accepted as client "shared-token" (scope upload) until unset; ' +
+            'give each client its own token with `transfer clients add NAME --scope upload`',
+        );
       const uploads = new PresignedUploads({
         store: context.store,
+        ...(presigner ? { presigner } : {}),
         pending: new PendingUploads(context.redis, context.redisPrefix, config.uploadApi.pendingTtlSeconds),
         batches: context.batches,
         registrar: context.registrar,
@@ -78,7 +93,10 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
       });
       parts.uploadApi = await startUploadApi({
         uploads,
-        token,
+        clients: new UploadClients(new UploadClientRepository(context.db), sharedToken),
+        ...(rateLimit.points > 0
+          ? { rateLimit: new ClientRateLimit(context.redis, context.redisPrefix, rateLimit) }
+          : {}),
         logger,
         host: config.uploadApi.host,
         port: config.uploadApi.port,
@@ -127,6 +145,7 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
     janitor?.stop();
     auditJanitor?.stop();
     await Promise.all([parts.sftp?.close(true), parts.inbox?.close(true), parts.uploadApi?.close(true)]);
+    presigner?.destroy();
     await context.close();
     throw error;
   }
@@ -151,6 +170,7 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
         await Promise.all([parts.sftp?.close(), parts.inbox?.close(), parts.uploadApi?.close()]);
         janitor?.stop();
         auditJanitor?.stop();
+        presigner?.destroy();
         await heartbeat?.stop();
         await context.close();
       })();

@@ -38,6 +38,19 @@ describe('readTransferConfig', () => {
     );
     expect(() => readTransferConfig({ INBOX_DIR: 'relative/inbox' })).toThrow('INBOX_DIR is invalid');
     expect(() => readTransferConfig({ UPLOAD_API_TOKEN: 'short' })).toThrow('UPLOAD_API_TOKEN is invalid');
+    expect(() => readTransferConfig({ UPLOAD_API_RATE_LIMIT: 'lots' })).toThrow(
+      'UPLOAD_API_RATE_LIMIT is invalid',
+    );
+    expect(() => readTransferConfig({ UPLOAD_API_RATE_WINDOW: '10ms' })).toThrow(
+      'UPLOAD_API_RATE_WINDOW is invalid',
+    );
+  });
+
+  it('limits each upload API client to 120 requests a minute unless told otherwise; 0 turns it off', () => {
+    expect(readTransferConfig({}).uploadApi.rateLimit).toEqual({ points: 120, windowSeconds: 60 });
+    expect(
+      readTransferConfig({ UPLOAD_API_RATE_LIMIT: '0', UPLOAD_API_RATE_WINDOW: '10s' }).uploadApi.rateLimit,
+    ).toEqual({ points: 0, windowSeconds: 10 });
   });
 });
 

@@ -2,8 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ConfigError } from '@audio/config';
-import { startTransferApp } from '../src/index.js';
+import { UploadClientRepository } from '@audio/db';
+import { startTransferApp, UploadClients } from '../src/index.js';
 import {
   age,
   openTestTransfer,
@@ -53,12 +53,37 @@ describe('startTransferApp', () => {
     await expect(fetch(`${app.uploadApi!.url}/healthz`)).rejects.toThrow();
   });
 
-  it('refuses to start the upload API without a token, naming the variable', async () => {
-    const attempt = startTransferApp({
-      env: { ...t.env, UPLOAD_API_ENABLED: 'true' },
+  it("starts the upload API without a shared token: clients' own tokens are checked", async () => {
+    const app = await startTransferApp({
+      env: {
+        ...t.env,
+        UPLOAD_API_ENABLED: 'true',
+        UPLOAD_API_PORT: '0',
+        UPLOAD_S3_PUBLIC_ENDPOINT: 'http://s3.public.example:9000',
+      },
       logger: silentLogger(),
     });
-    await expect(attempt).rejects.toThrow(ConfigError);
-    await expect(attempt).rejects.toThrow('UPLOAD_API_TOKEN is required');
+    try {
+      const { token } = await new UploadClients(new UploadClientRepository(app.context.db)).add(
+        'app-test',
+        'upload',
+      );
+      const ask = (bearer: string) =>
+        fetch(`${app.uploadApi!.url}/uploads/20250622-143052-a1b2c3`, {
+          headers: { authorization: `Bearer ${bearer}` },
+        });
+      expect((await ask(token)).status).toBe(404);
+      expect((await ask('app-test-token-0123456789')).status).toBe(401);
+      // Clients get URLs for the public S3 name, not the one this process uses.
+      const begun = await fetch(`${app.uploadApi!.url}/uploads`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ filename: 'a.tar', sizeBytes: 1024 }),
+      });
+      const plan = (await begun.json()) as { single: { url: string } };
+      expect(plan.single.url).toMatch(/^http:\/\/s3\.public\.example:9000\//);
+    } finally {
+      await app.close();
+    }
   });
 });

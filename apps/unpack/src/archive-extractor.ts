@@ -52,6 +52,8 @@ export class ArchiveExtractor {
     source: Readable,
     batchDir: string,
     onFile?: (file: ExtractedFile) => void,
+    /** Extract only these entries (a retry of failed files); the others are skipped, not refused. */
+    only?: ReadonlySet<string>,
   ): Promise<ExtractionResult> {
     await fs.promises.mkdir(path.join(batchDir, 'src'), { recursive: true });
     await fs.promises.mkdir(path.join(batchDir, 'opus'), { recursive: true });
@@ -69,6 +71,10 @@ export class ArchiveExtractor {
       for await (const entry of extract) {
         const { header } = entry;
         const name = header.name;
+        if (only && !only.has(name)) {
+          entry.resume();
+          continue;
+        }
         const verdict = judgeEntryHeader(header, this.limits);
         if (!verdict.accept) {
           entry.resume();

@@ -42,7 +42,8 @@ export async function unpackArchive(deps: UnpackDeps, payload: UnpackPayload): P
   if (!batch) {
     throw new PipelineError('unknown_batch', `no batch row for ${batchId}`, { retryable: false });
   }
-  await deps.batches.markUnpacking(batchId, deps.hostId);
+  const scope = payload.entries ? 'failed-files' : 'all';
+  await deps.batches.markUnpacking(batchId, deps.hostId, { run: payload.run, scope });
   const archive = await deps.store.head(payload.s3Key);
   if (!archive) {
     const failure = new PipelineError('archive_missing', `${payload.s3Key} is not in S3`, {
@@ -63,7 +64,12 @@ export async function unpackArchive(deps: UnpackDeps, payload: UnpackPayload): P
   });
   let result: ExtractionResult;
   try {
-    result = await extractor.extract(openVerifiedStream(deps.store, payload.s3Key), dir);
+    result = await extractor.extract(
+      openVerifiedStream(deps.store, payload.s3Key),
+      dir,
+      undefined,
+      payload.entries ? new Set(payload.entries) : undefined,
+    );
   } catch (error) {
     await deps.scratch.remove(batchId);
     if (error instanceof ArchiveError || error instanceof ChecksumMismatchError) {
@@ -95,6 +101,7 @@ export async function unpackArchive(deps: UnpackDeps, payload: UnpackPayload): P
     archiveKey: payload.s3Key,
     refused: result.refused.length,
     files: result.files,
+    scope,
   });
   await deps.batches.markUnpacked(batchId, { fileCount: result.files.length });
   log.info(

@@ -1,9 +1,13 @@
 import { z } from 'zod';
 import { batchIdSchema } from '@audio/queues';
 import type { Db } from './db.js';
-import { Prisma, type Batch, type BatchStatus } from './generated/prisma/client.js';
+import { Prisma, type Batch, type BatchRun, type BatchStatus } from './generated/prisma/client.js';
 import { BatchNotFoundError, BatchStateError, ConflictingRecordError } from './errors.js';
 import { parseInput } from './parse-input.js';
+
+/** `all`: a run over the whole archive; `failed-files`: a run over the entries that had failed only. */
+export const RUN_SCOPES = ['all', 'failed-files'] as const;
+export type RunScope = (typeof RUN_SCOPES)[number];
 
 const count = z.number().int('must be a whole number').nonnegative('must not be negative');
 const text = z.string().trim().min(1, 'must not be empty');
@@ -27,16 +31,31 @@ const createInput = z.object({
 });
 export type CreateBatchInput = z.input<typeof createInput>;
 
+/** What the batch list can be narrowed to; every field optional, all of them apply together. */
+export interface BatchListFilter {
+  status?: BatchStatus | undefined;
+  /** Part of the batch id or of the source, any case. */
+  search?: string | undefined;
+  transferredFrom?: Date | undefined;
+  transferredBefore?: Date | undefined;
+  /** Batches that failed, or have files that failed, within this many ms. */
+  failedWithinMs?: number | undefined;
+}
+
 export interface BatchProgress {
   batchId: string;
   status: BatchStatus;
-  /** Files in the archive, once known. */
+  /** Files in the archive that unpack accepted, once known. */
   fileCount: number | null;
+  /** Every entry of the archive: accepted files plus refused entries; null while unknown. */
+  totalEntries: number | null;
   /** Files with their results recorded. */
   filesDone: number;
-  /** Archive entries with at least one recorded failure. */
+  /** Entries with a recorded failure and no results (refused ones included). */
   filesFailed: number;
-  /** fileCount - filesDone - filesFailed (never below 0), or null while fileCount is unknown. */
+  /** Of those, entries unpack refused (never became files). */
+  entriesRefused: number;
+  /** totalEntries - filesDone - filesFailed (never below 0), or null while unknown. */
   filesRemaining: number | null;
 }
 
@@ -44,8 +63,13 @@ export interface BatchProgress {
 export interface BatchFileCounts {
   /** Files with their results recorded. */
   filesDone: number;
-  /** Archive entries with at least one recorded failure. */
+  /**
+   * Entries with a recorded failure and no results: refused by unpack, or failed for good later (an
+   * entry that failed once and then succeeded counts as done only).
+   */
   filesFailed: number;
+  /** Entries unpack refused: they are not in `fileCount`, so totals add them. */
+  entriesRefused: number;
   /** The first recorded failure of the batch as a whole (entry ''), if any. */
   batchFailure: { code: string; message: string } | null;
 }
@@ -72,87 +96,237 @@ export class BatchRepository {
     return batch;
   }
 
-  /** A host starts extracting the batch; from any status, since a replay starts here. */
-  markUnpacking(batchId: string, host: string): Promise<Batch> {
-    const valid = parseInput(z.object({ host: text }), { host }, 'mark batch unpacking');
-    return this.transition(batchId, 'mark it unpacking', undefined, {
+  /**
+   * A host starts extracting the batch; from any status, since a replay starts here. The first
+   * completion (`completedAt`) stays: the noon target and "Took" are about when the results were first
+   * there. The run gets a row of its own (`batch_runs`; a repeat of the same run starts it again).
+   */
+  async markUnpacking(
+    batchId: string,
+    host: string,
+    run: { run?: number; scope?: RunScope } = {},
+  ): Promise<Batch> {
+    const valid = parseInput(
+      z.object({
+        host: text,
+        run: z.number().int().nonnegative().default(0),
+        scope: z.enum(RUN_SCOPES).default('all'),
+      }),
+      { host, ...run },
+      'mark batch unpacking',
+    );
+    const now = new Date();
+    const batch = await this.transition(batchId, 'mark it unpacking', undefined, {
       status: 'unpacking',
       host: valid.host,
-      unpackingAt: new Date(),
+      unpackingAt: now,
       unpackedAt: null,
-      completedAt: null,
+      failedAt: null,
       succeededCount: null,
       failedCount: null,
       errorCode: null,
       errorMessage: null,
     });
+    const fresh = {
+      host: valid.host,
+      scope: valid.scope,
+      status: 'unpacking' as const,
+      startedAt: now,
+      unpackedAt: null,
+      finishedAt: null,
+      fileCount: null,
+      succeededCount: null,
+      failedCount: null,
+      errorCode: null,
+    };
+    await this.db.prisma.batchRun.upsert({
+      where: { batchId_run: { batchId, run: valid.run } },
+      create: { batchId, run: valid.run, ...fresh },
+      update: fresh,
+    });
+    return batch;
   }
 
   /** Extraction finished; its files are now being processed. */
-  markUnpacked(batchId: string, result: { fileCount: number }): Promise<Batch> {
+  async markUnpacked(batchId: string, result: { fileCount: number }): Promise<Batch> {
     const { fileCount } = parseInput(z.object({ fileCount: count }), result, 'mark batch unpacked');
-    return this.transition(batchId, 'mark it unpacked', ['unpacking', 'unpacked'], {
+    const unpackedAt = new Date();
+    const partial = (await this.latestRun(batchId))?.scope === 'failed-files';
+    const batch = await this.transition(batchId, 'mark it unpacked', ['unpacking', 'unpacked'], {
       status: 'unpacked',
-      fileCount,
-      unpackedAt: new Date(),
+      // A retry of failed files extracts only those: the archive's count stays what the first run found.
+      ...(partial ? {} : { fileCount }),
+      unpackedAt,
     });
+    await this.updateLatestRun(batchId, { status: 'unpacked', unpackedAt, fileCount });
+    return batch;
   }
 
-  /** Finalize ran. Repeating it (a re-run finalize job) updates the counts and keeps the completion time. */
+  /**
+   * Finalize ran. The first completion time is kept for good; a repeat (a re-run finalize job, a replay)
+   * updates the counts only.
+   */
   async markComplete(batchId: string, result: { succeeded: number; failed: number }): Promise<Batch> {
     const counts = parseInput(z.object({ succeeded: count, failed: count }), result, 'mark batch complete');
     const data = { succeededCount: counts.succeeded, failedCount: counts.failed };
+    const now = new Date();
+    const before = await this.getOrThrow(batchId);
     const completed = await this.tryTransition(batchId, ['unpacked'], {
       ...data,
       status: 'complete',
-      completedAt: new Date(),
+      ...(before.completedAt ? {} : { completedAt: now }),
     });
+    const run = await this.latestRun(batchId);
+    if (completed || run?.status !== 'complete')
+      await this.updateLatestRun(batchId, { ...data, status: 'complete', finishedAt: now });
     if (completed) return this.getOrThrow(batchId);
     return this.transition(batchId, 'mark it complete', ['complete'], data);
   }
 
   /** The batch as a whole failed (e.g. the archive is corrupt). A complete batch cannot fail. */
-  markFailed(batchId: string, reason: { code: string; message: string }): Promise<Batch> {
+  async markFailed(batchId: string, reason: { code: string; message: string }): Promise<Batch> {
     const valid = parseInput(z.object({ code: text, message: z.string() }), reason, 'mark batch failed');
-    return this.transition(batchId, 'mark it failed', ['transferred', 'unpacking', 'unpacked', 'failed'], {
-      status: 'failed',
-      errorCode: valid.code,
-      errorMessage: valid.message,
+    const failedAt = new Date();
+    const batch = await this.transition(
+      batchId,
+      'mark it failed',
+      ['transferred', 'unpacking', 'unpacked', 'failed'],
+      { status: 'failed', errorCode: valid.code, errorMessage: valid.message, failedAt },
+    );
+    await this.updateLatestRun(batchId, { status: 'failed', errorCode: valid.code, finishedAt: failedAt });
+    return batch;
+  }
+
+  /** The batch's runs, first first. */
+  runs(batchId: string): Promise<BatchRun[]> {
+    return this.db.prisma.batchRun.findMany({
+      where: { batchId },
+      orderBy: [{ startedAt: 'asc' }, { run: 'asc' }],
     });
+  }
+
+  /**
+   * Entries that failed for good after unpack accepted them (convert, transcribe…) and have no
+   * results: what a retry of failed files runs again. Refused entries are left out: same bytes, same
+   * verdict.
+   */
+  async retryableFailedEntries(batchId: string): Promise<string[]> {
+    const rows = await this.db.prisma.$queryRaw<{ entry: string }[]>`
+      SELECT DISTINCT f.entry FROM processing_failures f
+      WHERE f.batch_id = ${batchId} AND f.entry <> ''
+        AND NOT EXISTS (SELECT 1 FROM processing_failures u
+                        WHERE u.batch_id = f.batch_id AND u.entry = f.entry AND u.stage = 'unpack')
+        AND NOT EXISTS (SELECT 1 FROM audio_files a
+                        WHERE a.batch_id = f.batch_id AND a.original_filename = f.entry)
+      ORDER BY f.entry`;
+    return rows.map((r) => r.entry);
+  }
+
+  /** The batch first ingested with this archive content (oldest transfer first), if any. */
+  findBySha256(sha256: string): Promise<Batch | null> {
+    return this.db.prisma.batch.findFirst({
+      where: { sha256 },
+      orderBy: [{ transferredAt: 'asc' }, { batchId: 'asc' }],
+    });
+  }
+
+  private latestRun(batchId: string): Promise<BatchRun | null> {
+    return this.db.prisma.batchRun.findFirst({
+      where: { batchId },
+      orderBy: [{ startedAt: 'desc' }, { run: 'desc' }],
+    });
+  }
+
+  /** The run a stage reports on is the latest one started (a batch runs on one host at a time). */
+  private async updateLatestRun(batchId: string, data: Prisma.BatchRunUpdateInput): Promise<void> {
+    const run = await this.latestRun(batchId);
+    if (!run) return; // a batch unpacked before batch_runs existed
+    await this.db.prisma.batchRun.update({ where: { batchId_run: { batchId, run: run.run } }, data });
   }
 
   get(batchId: string): Promise<Batch | null> {
     return this.db.prisma.batch.findUnique({ where: { batchId } });
   }
 
-  /** Newest first. */
-  list(options: { status?: BatchStatus; limit?: number; offset?: number } = {}): Promise<Batch[]> {
+  /** Newest first, filtered (see BatchListFilter). */
+  async list(options: BatchListFilter & { limit?: number; offset?: number } = {}): Promise<Batch[]> {
     return this.db.prisma.batch.findMany({
-      where: options.status ? { status: options.status } : {},
+      where: await this.where(options),
       orderBy: [{ transferredAt: 'desc' }, { batchId: 'desc' }],
       take: Math.min(options.limit ?? 50, 1000),
       skip: options.offset ?? 0,
     });
   }
 
+  /** Batches per status under the filter (give it without a status), every status listed. */
+  async countByStatus(options: BatchListFilter = {}): Promise<Record<BatchStatus, number>> {
+    const groups = await this.db.prisma.batch.groupBy({
+      by: ['status'],
+      where: await this.where(options),
+      _count: { _all: true },
+    });
+    const counts: Record<BatchStatus, number> = {
+      transferred: 0,
+      unpacking: 0,
+      unpacked: 0,
+      complete: 0,
+      failed: 0,
+    };
+    for (const g of groups) counts[g.status] = g._count._all;
+    return counts;
+  }
+
+  private async where(filter: BatchListFilter): Promise<Prisma.BatchWhereInput> {
+    const and: Prisma.BatchWhereInput[] = [];
+    if (filter.status) and.push({ status: filter.status });
+    const search = filter.search?.trim();
+    if (search)
+      and.push({
+        OR: [
+          { batchId: { contains: search, mode: 'insensitive' } },
+          { source: { contains: search, mode: 'insensitive' } },
+        ],
+      });
+    if (filter.transferredFrom) and.push({ transferredAt: { gte: filter.transferredFrom } });
+    if (filter.transferredBefore) and.push({ transferredAt: { lt: filter.transferredBefore } });
+    if (filter.failedWithinMs !== undefined) {
+      const since = new Date(Date.now() - filter.failedWithinMs);
+      const withFailedFiles = await this.db.prisma.$queryRaw<{ batchId: string }[]>`
+        SELECT DISTINCT f.batch_id AS "batchId" FROM processing_failures f
+        WHERE f.entry <> '' AND f.updated_at > ${since}
+          AND NOT EXISTS (SELECT 1 FROM audio_files a
+                          WHERE a.batch_id = f.batch_id AND a.original_filename = f.entry)
+        LIMIT 10000`;
+      and.push({
+        OR: [
+          { status: 'failed', failedAt: { gt: since } },
+          { batchId: { in: withFailedFiles.map((r) => r.batchId) } },
+        ],
+      });
+    }
+    return and.length ? { AND: and } : {};
+  }
+
   async progress(batchId: string): Promise<BatchProgress> {
     const batch = await this.getOrThrow(batchId);
-    const { filesDone, filesFailed } = (await this.fileCounts([batchId])).get(batchId)!;
+    const { filesDone, filesFailed, entriesRefused } = (await this.fileCounts([batchId])).get(batchId)!;
+    const totalEntries = batch.fileCount === null ? null : batch.fileCount + entriesRefused;
     return {
       batchId,
       status: batch.status,
       fileCount: batch.fileCount,
+      totalEntries,
       filesDone,
       filesFailed,
-      filesRemaining:
-        batch.fileCount === null ? null : Math.max(0, batch.fileCount - filesDone - filesFailed),
+      entriesRefused,
+      filesRemaining: totalEntries === null ? null : Math.max(0, totalEntries - filesDone - filesFailed),
     };
   }
 
   /** File counts of many batches in two queries (the batch list); batches without rows count zero. */
   async fileCounts(batchIds: string[]): Promise<Map<string, BatchFileCounts>> {
     const counts = new Map<string, BatchFileCounts>(
-      batchIds.map((id) => [id, { filesDone: 0, filesFailed: 0, batchFailure: null }]),
+      batchIds.map((id) => [id, { filesDone: 0, filesFailed: 0, entriesRefused: 0, batchFailure: null }]),
     );
     if (batchIds.length === 0) return counts;
     const [done, failed] = await Promise.all([
@@ -162,19 +336,23 @@ export class BatchRepository {
         _count: { _all: true },
       }),
       this.db.prisma.$queryRaw<
-        { batchId: string; files: number; code: string | null; message: string | null }[]
+        { batchId: string; files: number; refused: number; code: string | null; message: string | null }[]
       >`
-        SELECT batch_id AS "batchId",
-               count(DISTINCT entry) FILTER (WHERE entry <> '')::int AS files,
-               min(reason_code) FILTER (WHERE entry = '') AS code,
-               min(message) FILTER (WHERE entry = '') AS message
-        FROM processing_failures WHERE batch_id IN (${Prisma.join(batchIds)})
-        GROUP BY batch_id`,
+        SELECT f.batch_id AS "batchId",
+               count(DISTINCT f.entry) FILTER (WHERE f.entry <> '' AND a.id IS NULL)::int AS files,
+               count(DISTINCT f.entry) FILTER (WHERE f.entry <> '' AND f.stage = 'unpack')::int AS refused,
+               min(f.reason_code) FILTER (WHERE f.entry = '') AS code,
+               min(f.message) FILTER (WHERE f.entry = '') AS message
+        FROM processing_failures f
+        LEFT JOIN audio_files a ON a.batch_id = f.batch_id AND a.original_filename = f.entry
+        WHERE f.batch_id IN (${Prisma.join(batchIds)})
+        GROUP BY f.batch_id`,
     ]);
     for (const d of done) counts.get(d.batchId)!.filesDone = d._count._all;
     for (const f of failed) {
       const c = counts.get(f.batchId)!;
       c.filesFailed = f.files;
+      c.entriesRefused = f.refused;
       c.batchFailure = f.code ? { code: f.code, message: f.message ?? '' } : null;
     }
     return counts;

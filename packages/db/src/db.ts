@@ -1,4 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaClient } from './generated/prisma/client.js';
 import { readDbConfig, type DbConfig } from './db-config.js';
 
@@ -7,6 +8,8 @@ export interface Db {
   prisma: PrismaClient;
   /** One round trip (`SELECT 1`): for health checks. */
   ping(): Promise<void>;
+  /** A connection of its own, outside the pool (a cursor holds one for a whole export); the caller ends it. */
+  connect(): Promise<pg.Client>;
   /** Closes the pool; the handle is unusable afterwards. */
   close(): Promise<void>;
 }
@@ -25,6 +28,14 @@ export function createDb(config: DbConfig = readDbConfig()): Db {
   return {
     prisma,
     ping: async () => void (await prisma.$queryRaw`SELECT 1`),
+    async connect() {
+      const client = new pg.Client({
+        connectionString: config.databaseUrl,
+        connectionTimeoutMillis: config.connectionTimeoutMs,
+      });
+      await client.connect();
+      return client;
+    },
     close: () => prisma.$disconnect(),
   };
 }

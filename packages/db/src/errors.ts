@@ -52,3 +52,41 @@ export class UsernameTakenError extends Error {
     this.name = 'UsernameTakenError';
   }
 }
+
+/**
+ * A review action (label, skip) on a file the reviewer holds no running lease on: the lease expired and
+ * went back to the queue (maybe to another reviewer), or the reviewer never held it.
+ */
+export class LeaseNotHeldError extends Error {
+  constructor(
+    readonly audioFileId: string,
+    readonly reviewerId: string,
+  ) {
+    super(`reviewer ${reviewerId} does not hold a running lease on audio file ${audioFileId}`);
+    this.name = 'LeaseNotHeldError';
+  }
+}
+
+/** An undo asked for when there is nothing to undo: no submission, or its lease has run out. */
+export class NothingToUndoError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'NothingToUndoError';
+  }
+}
+
+export class UploadClientExistsError extends Error {
+  constructor(readonly clientName: string) {
+    super(`an upload client named ${JSON.stringify(clientName)} exists already (revoked names stay taken)`);
+    this.name = 'UploadClientExistsError';
+  }
+}
+
+export class PolicyNotFoundError extends Error {
+  constructor(readonly reference: string) {
+    super(
+      `no policy version ${reference} is stored (pnpm policy list shows them; pnpm policy add FILE stores one)`,
+    );
+    this.name = 'PolicyNotFoundError';
+  }
+}

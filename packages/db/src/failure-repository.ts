@@ -9,6 +9,7 @@ export const FAILURE_STAGES = [
   'convert',
   'transcribe',
   'finalize',
+  'classify',
 ] as const satisfies readonly FailureStage[];
 
 const text = z.string().trim().min(1, 'must not be empty');

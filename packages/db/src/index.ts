@@ -5,6 +5,9 @@ export {
   type CreateBatchInput,
   type BatchProgress,
   type BatchFileCounts,
+  RUN_SCOPES,
+  type BatchListFilter,
+  type RunScope,
 } from './batch-repository.js';
 export {
   AudioFileRepository,
@@ -20,6 +23,43 @@ export {
   type SubmitLabelInput,
   type RaQueueItem,
 } from './reviewer-repository.js';
+export {
+  ReviewRepository,
+  readSegments,
+  type TranscriptSegment,
+  type ReviewItem,
+  type ResumeRefusal,
+  type ReviewProgress,
+  type RecentLabel,
+  type UndoableLabel,
+  type UndoneLabel,
+} from './review-repository.js';
+export {
+  UploadClientRepository,
+  UPLOAD_CLIENT_SCOPES,
+  type CreateUploadClientInput,
+} from './upload-client-repository.js';
+export {
+  ClassificationRepository,
+  type ClassificationInput,
+  type ReclassifySelection,
+} from './classification-repository.js';
+export { streamLabels, LABEL_EXPORT_COLUMNS, type LabelExportRow } from './label-export.js';
+export {
+  ResearchQueries,
+  type PolicyKey,
+  type ChangedVerdict,
+  type VersionComparison,
+  type EvaluationLabel,
+  type ReviewedVerdict,
+} from './research-queries.js';
+export {
+  PolicyRepository,
+  reviewDraw,
+  type AddPolicyInput,
+  type PolicySampling,
+  type PolicySummary,
+} from './policy-repository.js';
 export {
   MonitoringQueries,
   type StatusCount,
@@ -37,6 +77,7 @@ export {
   type FileWithoutOpusKey,
   type PolicyLabelRate,
   type ReviewerDayCount,
+  type RecentFailures,
 } from './monitoring-queries.js';
 export {
   DbInputError,
@@ -45,6 +86,10 @@ export {
   ConflictingRecordError,
   AudioFileNotFoundError,
   UsernameTakenError,
+  LeaseNotHeldError,
+  NothingToUndoError,
+  UploadClientExistsError,
+  PolicyNotFoundError,
 } from './errors.js';
 export {
   PrismaClient,
@@ -53,7 +98,9 @@ export {
   FailureStage,
   RaRole,
   RaAssignmentStatus,
+  UploadClientScope,
   type Batch,
+  type BatchRun,
   type AudioFile,
   type Transcript,
   type Classification,
@@ -61,4 +108,6 @@ export {
   type RaUser,
   type RaAssignment,
   type RaLabel,
+  type UploadClient,
+  type Policy,
 } from './generated/prisma/client.js';

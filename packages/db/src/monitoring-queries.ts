@@ -142,6 +142,15 @@ export interface ReviewerDayCount {
   reviews: number;
 }
 
+export interface RecentFailures {
+  sinceMs: number;
+  /** Batches that failed as a whole in the window, newest first. */
+  failedBatches: { batchId: string; errorCode: string | null; failedAt: Date }[];
+  /** Entries that failed in the window and have no results (refused ones included). */
+  filesFailed: number;
+  batchesWithFailedFiles: number;
+}
+
 interface Window {
   /** End of the window; default: the database's now(). */
   now?: Date;
@@ -262,12 +271,13 @@ export class MonitoringQueries {
       WITH ${day},
       scope AS (
         SELECT b.batch_id, b.transferred_at, b.status,
-               (b.status = 'complete' AND b.completed_at <= least(d.now, d.deadline_at)) AS complete
+               -- The first completion counts: a replay after it (which keeps completed_at) changes nothing.
+               (b.completed_at IS NOT NULL AND b.completed_at <= least(d.now, d.deadline_at)) AS complete
         FROM batches b, d
         WHERE b.transferred_at < d.cutoff_at
           AND b.transferred_at >= d.cutoff_at - ${lookbackMs}::float8 * interval '1 millisecond'
       ),
-      due AS (SELECT * FROM scope WHERE status <> 'failed')
+      due AS (SELECT * FROM scope WHERE status <> 'failed' OR complete)
       SELECT d.day::text AS date, ${timeZone}::text AS "timeZone", d.cutoff_at AS "cutoffAt",
              d.deadline_at AS "deadlineAt", d.now >= d.deadline_at AS "deadlinePassed",
              (SELECT count(*)::int FROM due) AS "batchesDue",
@@ -275,7 +285,7 @@ export class MonitoringQueries {
              array(SELECT batch_id FROM due WHERE NOT complete ORDER BY transferred_at, batch_id) AS "lateBatchIds",
              NOT EXISTS (SELECT 1 FROM due WHERE NOT complete) AS met,
              (SELECT count(*)::int FROM ra_queue) AS "flaggedWaiting",
-             array(SELECT batch_id FROM scope WHERE status = 'failed' ORDER BY transferred_at, batch_id)
+             array(SELECT batch_id FROM scope WHERE status = 'failed' AND NOT complete ORDER BY transferred_at, batch_id)
                AS "failedBatchIds"
       FROM d`;
     return rows[0]!;
@@ -295,7 +305,7 @@ export class MonitoringQueries {
         FROM batches b, d
         WHERE b.transferred_at < d.cutoff_at
           AND b.transferred_at >= d.cutoff_at - ${lookbackMs}::float8 * interval '1 millisecond'
-          AND b.status NOT IN ('complete', 'failed')
+          AND b.status NOT IN ('complete', 'failed') AND b.completed_at IS NULL
       ),
       progress AS (
         SELECT due.batch_id, due.file_count, due.size_bytes,
@@ -440,6 +450,36 @@ export class MonitoringQueries {
         AND l.created_at <= t.now
       GROUP BY 1, u.username
       ORDER BY 1, u.username`;
+  }
+
+  /**
+   * What failed in the window (default 24 h): batches that failed as a whole, and files that failed
+   * (entries with a failure recorded or updated in the window and no results). Not an outage, but an
+   * operator should look: /health reports it as `degraded`.
+   */
+  async recentFailures(options: { sinceMs?: number } & Window = {}): Promise<RecentFailures> {
+    const sinceMs = duration(options.sinceMs ?? DAY_MS, 'sinceMs');
+    const [batches, files] = await Promise.all([
+      this.db.prisma.$queryRaw<RecentFailures['failedBatches']>`
+        WITH t AS (SELECT coalesce(${options.now ?? null}::timestamptz, now()) AS now)
+        SELECT b.batch_id AS "batchId", b.error_code AS "errorCode", b.failed_at AS "failedAt"
+        FROM batches b, t
+        WHERE b.status = 'failed' AND b.failed_at > t.now - ${sinceMs}::float8 * interval '1 millisecond'
+        ORDER BY b.failed_at DESC, b.batch_id`,
+      this.db.prisma.$queryRaw<{ files: number; batches: number }[]>`
+        WITH t AS (SELECT coalesce(${options.now ?? null}::timestamptz, now()) AS now)
+        SELECT count(DISTINCT (f.batch_id, f.entry))::int AS files, count(DISTINCT f.batch_id)::int AS batches
+        FROM processing_failures f, t
+        WHERE f.entry <> '' AND f.updated_at > t.now - ${sinceMs}::float8 * interval '1 millisecond'
+          AND NOT EXISTS (SELECT 1 FROM audio_files a
+                          WHERE a.batch_id = f.batch_id AND a.original_filename = f.entry)`,
+    ]);
+    return {
+      sinceMs,
+      failedBatches: batches,
+      filesFailed: files[0]?.files ?? 0,
+      batchesWithFailedFiles: files[0]?.batches ?? 0,
+    };
   }
 }
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Db } from './db.js';
 import { Prisma } from './generated/prisma/client.js';
 import type { RaLabel, RaRole, RaUser } from './generated/prisma/client.js';
-import { UsernameTakenError } from './errors.js';
+import { LeaseNotHeldError, UsernameTakenError } from './errors.js';
 import { parseInput } from './parse-input.js';
 
 export const RA_ROLES = ['admin', 'ops', 'viewer', 'reviewer'] as const satisfies readonly RaRole[];
@@ -45,11 +45,23 @@ export interface RaQueueItem {
 const DEFAULT_LEASE_MS = 30 * 60_000;
 
 /** The view's columns under the names of RaQueueItem. */
-const QUEUE_COLUMNS = Prisma.sql`
+export const QUEUE_COLUMNS = Prisma.sql`
   audio_file_id::text AS "audioFileId", batch_id AS "batchId", original_filename AS "originalFilename",
   s3_opus_path AS "s3OpusPath", duration_seconds AS "durationSeconds", transcript, language,
   score, policy_ids AS "policyIds", flagged_at AS "flaggedAt",
   assigned_reviewer_id::text AS "assignedReviewerId", lease_expires_at AS "leaseExpiresAt"`;
+
+/**
+ * What the queue may offer a reviewer: unleased, with its Opus copy, not skipped or labelled by this
+ * reviewer before, and only while the account is active. `q` is the ra_queue row.
+ */
+export const OPEN_TO_REVIEWER = (reviewerId: string) => Prisma.sql`
+  q.assigned_reviewer_id IS NULL AND q.s3_opus_path IS NOT NULL
+  AND EXISTS (SELECT 1 FROM ra_users u WHERE u.id = ${reviewerId}::uuid AND u.active)
+  AND NOT EXISTS (SELECT 1 FROM ra_assignments s WHERE s.reviewer_id = ${reviewerId}::uuid
+                  AND s.audio_file_id = q.audio_file_id AND s.status = 'skipped')
+  AND NOT EXISTS (SELECT 1 FROM ra_labels l WHERE l.reviewer_id = ${reviewerId}::uuid
+                  AND l.audio_file_id = q.audio_file_id)`;
 
 /** Dashboard accounts and the research assistants' review work: queue, leases, labels. */
 export class ReviewerRepository {
@@ -76,8 +88,18 @@ export class ReviewerRepository {
     return this.db.prisma.raUser.findMany({ orderBy: { username: 'asc' } });
   }
 
+  /** A deactivated account's running leases go back to the queue at once, not when they expire. */
   setActive(userId: string, active: boolean): Promise<RaUser> {
-    return this.db.prisma.raUser.update({ where: { id: userId }, data: { active } });
+    return this.db.prisma.$transaction(async (tx) => {
+      const user = await tx.raUser.update({ where: { id: userId }, data: { active } });
+      if (!active) {
+        await tx.raAssignment.updateMany({
+          where: { reviewerId: userId, status: 'open' },
+          data: { status: 'released', closedAt: new Date() },
+        });
+      }
+      return user;
+    });
   }
 
   setRole(userId: string, role: RaRole): Promise<RaUser> {
@@ -104,8 +126,10 @@ export class ReviewerRepository {
 
   /**
    * Leases the oldest waiting file that has its Opus copy and no running lease to the reviewer, or
-   * returns the lease the reviewer already holds. Null when nothing is waiting. Two reviewers never get
-   * the same file: the partial unique index on open assignments decides, and the loser tries the next.
+   * returns the lease the reviewer already holds. Null when nothing is waiting for this reviewer (files
+   * it skipped or labelled are never offered to it again) or when the account is not active. Two
+   * reviewers never get the same file: the partial unique index on open assignments decides, and the
+   * loser tries the next.
    */
   async claimNext(reviewerId: string, options: { leaseMs?: number } = {}): Promise<RaQueueItem | null> {
     parseInput(z.object({ reviewerId: uuid }), { reviewerId }, 'claim next');
@@ -118,10 +142,10 @@ export class ReviewerRepository {
     for (let attempt = 0; attempt < 5; attempt++) {
       const claimed = await this.db.prisma.$queryRaw<{ audio_file_id: string }[]>`
         INSERT INTO ra_assignments (audio_file_id, reviewer_id, lease_expires_at)
-        SELECT audio_file_id, ${reviewerId}::uuid, now() + ${leaseMs}::float8 * interval '1 millisecond'
-        FROM ra_queue
-        WHERE assigned_reviewer_id IS NULL AND s3_opus_path IS NOT NULL
-        ORDER BY flagged_at, audio_file_id
+        SELECT q.audio_file_id, ${reviewerId}::uuid, now() + ${leaseMs}::float8 * interval '1 millisecond'
+        FROM ra_queue q
+        WHERE ${OPEN_TO_REVIEWER(reviewerId)}
+        ORDER BY q.flagged_at, q.audio_file_id
         LIMIT 1
         ON CONFLICT (audio_file_id) WHERE status = 'open' DO NOTHING
         RETURNING audio_file_id::text`;
@@ -132,7 +156,7 @@ export class ReviewerRepository {
         return rows[0] ?? null;
       }
       const waiting = await this.db.prisma.$queryRaw<{ n: number }[]>`
-        SELECT count(*)::int AS n FROM ra_queue WHERE assigned_reviewer_id IS NULL AND s3_opus_path IS NOT NULL`;
+        SELECT count(*)::int AS n FROM ra_queue q WHERE ${OPEN_TO_REVIEWER(reviewerId)}`;
       if (!waiting[0]?.n) return null;
     }
     return null;
@@ -154,14 +178,22 @@ export class ReviewerRepository {
   }
 
   /**
-   * Saves the reviewer's codebook answers for a file (a re-submission replaces them) and closes the
-   * reviewer's lease on it.
+   * Saves the reviewer's codebook answers for a file and closes the reviewer's lease on it, in one
+   * transaction that holds only while the lease does: a reviewer whose lease expired (and maybe went to
+   * someone else) or who never held the file gets LeaseNotHeldError and nothing is written. A label the
+   * reviewer gave before (an undone submission) is replaced.
    */
   async submitLabel(input: SubmitLabelInput): Promise<RaLabel> {
     const data = parseInput(labelInput, input, 'submit label');
     const answers = data.answers as Prisma.InputJsonObject;
     return this.db.prisma.$transaction(async (tx) => {
-      const label = await tx.raLabel.upsert({
+      // The row lock of this UPDATE orders it against a claimer releasing the expired lease.
+      const closed = await tx.$executeRaw`
+        UPDATE ra_assignments SET status = 'submitted', closed_at = now()
+        WHERE audio_file_id = ${data.audioFileId}::uuid AND reviewer_id = ${data.reviewerId}::uuid
+          AND status = 'open' AND lease_expires_at > now()`;
+      if (closed === 0) throw new LeaseNotHeldError(data.audioFileId, data.reviewerId);
+      return tx.raLabel.upsert({
         where: { audioFileId_reviewerId: { audioFileId: data.audioFileId, reviewerId: data.reviewerId } },
         create: {
           audioFileId: data.audioFileId,
@@ -171,11 +203,6 @@ export class ReviewerRepository {
         },
         update: { answers, notes: data.notes ?? null },
       });
-      await tx.raAssignment.updateMany({
-        where: { audioFileId: data.audioFileId, reviewerId: data.reviewerId, status: 'open' },
-        data: { status: 'submitted', closedAt: new Date() },
-      });
-      return label;
     });
   }
 

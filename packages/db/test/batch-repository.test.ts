@@ -96,6 +96,40 @@ describe('BatchRepository', () => {
     expect(replay).toMatchObject({ status: 'unpacking', host: 'gpu-2', errorCode: null, errorMessage: null });
   });
 
+  it('keeps the first completion through a replay and records each run (issue 16, bug 1)', async () => {
+    const id = '20250622-171500-c0ffee';
+    await batches.create(batch(id, { transferredAt: new Date('2025-06-01T00:00:00Z') }));
+    await batches.markUnpacking(id, 'gpu-1');
+    await batches.markUnpacked(id, { fileCount: 4 });
+    const first = await batches.markComplete(id, { succeeded: 4, failed: 0 });
+
+    const replaying = await batches.markUnpacking(id, 'gpu-2', { run: 1_750_000_000 });
+    expect(replaying).toMatchObject({ status: 'unpacking', host: 'gpu-2', completedAt: first.completedAt });
+    await batches.markUnpacked(id, { fileCount: 4 });
+    const again = await batches.markComplete(id, { succeeded: 4, failed: 0 });
+    expect(again.status).toBe('complete');
+    expect(again.completedAt).toEqual(first.completedAt);
+
+    const runs = await batches.runs(id);
+    expect(runs.map((r) => [r.run, r.host, r.status, r.scope])).toEqual([
+      [0, 'gpu-1', 'complete', 'all'],
+      [1_750_000_000, 'gpu-2', 'complete', 'all'],
+    ]);
+    expect(runs[0]!.finishedAt).toEqual(first.completedAt);
+    expect(runs[1]!.finishedAt!.getTime()).toBeGreaterThanOrEqual(first.completedAt!.getTime());
+  });
+
+  it("stops a failed batch's clock (bug 3) and starts it again on a replay", async () => {
+    const id = '20250622-171600-c0ffee';
+    await batches.create(batch(id, { transferredAt: new Date('2025-06-01T00:00:00Z') }));
+    await batches.markUnpacking(id, 'gpu-1');
+    const failed = await batches.markFailed(id, { code: 'truncated_archive', message: 'cut short' });
+    expect(failed.failedAt).toBeInstanceOf(Date);
+    expect((await batches.runs(id))[0]).toMatchObject({ status: 'failed', errorCode: 'truncated_archive' });
+    const replay = await batches.markUnpacking(id, 'gpu-2', { run: 7 });
+    expect(replay.failedAt).toBeNull();
+  });
+
   it('names a missing batch', async () => {
     await expect(batches.markUnpacking('20990101-000000-ffffff', 'gpu-1')).rejects.toThrow(
       new BatchNotFoundError('20990101-000000-ffffff'),
@@ -149,13 +183,41 @@ describe('BatchRepository', () => {
       attempts: 1,
     });
 
+    // Refused by unpack (not among the 5 files), and a file that failed once, then succeeded.
+    for (const [entry, stage] of [
+      ['README.txt', 'unpack'],
+      ['evil/../x.mp3', 'unpack'],
+      ['1.mp3', 'transcribe'],
+    ] as const)
+      await failures.record({ batchId: id, entry, stage, reasonCode: 'x', message: 'x', attempts: 1 });
+
+    // Issue 16, bug 4: refused entries are part of the total (7 entries, not 5).
     expect(await batches.progress(id)).toEqual({
       batchId: id,
       status: 'unpacked',
       fileCount: 5,
+      totalEntries: 7,
       filesDone: 2,
-      filesFailed: 1,
+      filesFailed: 3,
+      entriesRefused: 2,
       filesRemaining: 2,
     });
+  });
+
+  it('finds the first batch of an archive by its sha256', async () => {
+    const first = await batches.create(
+      batch('20250622-171700-d00d00', {
+        sha256: 'e'.repeat(64),
+        transferredAt: new Date('2025-06-22T10:00:00Z'),
+      }),
+    );
+    await batches.create(
+      batch('20250622-171800-d00d00', {
+        sha256: 'e'.repeat(64),
+        transferredAt: new Date('2025-06-22T11:00:00Z'),
+      }),
+    );
+    expect((await batches.findBySha256('e'.repeat(64)))?.batchId).toBe(first.batchId);
+    expect(await batches.findBySha256('f'.repeat(64))).toBeNull();
   });
 });

@@ -140,6 +140,24 @@ describe('MonitoringQueries on seeded data (now = 2025-06-23 10:30 UTC)', () => 
       expect(lastDay).toMatchObject({ batchesDue: 4, batchesComplete: 2 });
     });
 
+    it('judges a replayed batch by its first completion (issue 16, bug 1)', async () => {
+      // aaaaa1 completed at 03:00 UTC; a replay at 10:20 is running again: still on time.
+      await fresh.db.prisma.batch.update({
+        where: { batchId: '20250622-220000-aaaaa1' },
+        data: { status: 'unpacking', unpackingAt: new Date('2025-06-23T10:20:00Z') },
+      });
+      try {
+        const report = await q.noonTarget({ timeZone: 'Europe/Berlin', now: NOW });
+        expect(report).toMatchObject({ batchesDue: 5, batchesComplete: 3 });
+        expect(report.lateBatchIds).not.toContain('20250622-220000-aaaaa1');
+      } finally {
+        await fresh.db.prisma.batch.update({
+          where: { batchId: '20250622-220000-aaaaa1' },
+          data: { status: 'complete' },
+        });
+      }
+    });
+
     it('refuses an unknown time zone or a malformed time by name', async () => {
       await expect(q.noonTarget({ timeZone: 'Mars/Olympus' })).rejects.toThrow(DbInputError);
       await expect(q.noonTarget({ timeZone: 'UTC', cutoff: '6am' })).rejects.toThrow(

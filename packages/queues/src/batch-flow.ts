@@ -20,6 +20,8 @@ export interface BatchFlowSpec {
   archiveKey: string;
   refused: number;
   files: BatchFlowFile[];
+  /** `failed-files` for a retry of a finished batch's failed files. */
+  scope?: 'all' | 'failed-files';
 }
 
 /**
@@ -54,6 +56,7 @@ export function buildBatchFlow(spec: BatchFlowSpec): FlowJob {
       files: spec.files.length,
       refused: spec.refused,
       archiveKey: spec.archiveKey,
+      scope: spec.scope ?? 'all',
     },
     { hostId, jobId: ids.finalize },
   );

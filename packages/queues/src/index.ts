@@ -13,6 +13,8 @@ export {
   convertPayload,
   transcribePayload,
   finalizePayload,
+  classifyPayload,
+  type ClassifyPayload,
   type UnpackPayload,
   type UnpackPayloadInput,
   type ConvertPayload,
@@ -37,6 +39,7 @@ export {
 } from './stages.js';
 export {
   UNPACK_QUEUE,
+  CLASSIFY_QUEUE,
   HOST_QUEUE_KINDS,
   hostQueueName,
   convertQueueName,

@@ -20,6 +20,8 @@ export const unpackPayload = z.object({
   source: z.string().optional(),
   /** 0 for the first run; replays count up so that their job ids differ from the first run's. */
   run: z.number().int().nonnegative().default(0),
+  /** Only these entries (a retry of a finished batch's failed files); absent: the whole archive. */
+  entries: z.array(z.string().min(1)).min(1).optional(),
 });
 export type UnpackPayload = z.output<typeof unpackPayload>;
 export type UnpackPayloadInput = z.input<typeof unpackPayload>;
@@ -62,5 +64,20 @@ export const finalizePayload = z.object({
   /** Entries unpack refused (recorded as processing failures already). */
   refused: z.number().int().nonnegative(),
   archiveKey: z.string().min(1),
+  /** `failed-files`: a retry of some files only; the batch's counts then come from the database. */
+  scope: z.enum(['all', 'failed-files']).default('all'),
 });
 export type FinalizePayload = z.output<typeof finalizePayload>;
+
+/**
+ * Shared `classify` queue: stored transcripts judged under another policy version (`pnpm reclassify`).
+ * No audio, so any GPU host takes it. jobId = `reclassify-{runId}-{n}`.
+ */
+export const classifyPayload = z.object({
+  /** Names the reclassify run (its jobs' ids and its progress). */
+  runId: z.string().regex(/^[A-Za-z0-9_-]+$/),
+  policyId: z.string().min(1),
+  policyVersion: z.string().min(1),
+  audioFileIds: z.array(z.uuid()).min(1).max(1000),
+});
+export type ClassifyPayload = z.output<typeof classifyPayload>;

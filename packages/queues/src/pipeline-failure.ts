@@ -2,7 +2,14 @@ import { UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
 
 /** The step of the pipeline where something failed, as `processing_failures.stage` records it. */
-export const PIPELINE_STAGES = ['transfer', 'unpack', 'convert', 'transcribe', 'finalize'] as const;
+export const PIPELINE_STAGES = [
+  'transfer',
+  'unpack',
+  'convert',
+  'transcribe',
+  'finalize',
+  'classify',
+] as const;
 export type PipelineStage = (typeof PIPELINE_STAGES)[number];
 
 /**

@@ -3,6 +3,7 @@ import { stageQueueName, type HostStageName, parseStageQueueName, STAGE_NAMES, S
 // Shorthands over the stage table for the queue names the rest of the code names most.
 
 export const UNPACK_QUEUE = stageQueueName('unpack');
+export const CLASSIFY_QUEUE = stageQueueName('classify');
 
 /** The stages with a queue per host (the name carries the host id). */
 export type HostQueueKind = HostStageName;

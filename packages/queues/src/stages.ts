@@ -1,7 +1,13 @@
 import type { DefaultJobOptions, JobsOptions } from 'bullmq';
 import type { z } from 'zod';
 import { isHostId } from './host-id.js';
-import { convertPayload, finalizePayload, transcribePayload, unpackPayload } from './payloads.js';
+import {
+  classifyPayload,
+  convertPayload,
+  finalizePayload,
+  transcribePayload,
+  unpackPayload,
+} from './payloads.js';
 
 /**
  * Where a stage's queue lives: `shared`, one queue that every host takes from; `host`, one queue per host
@@ -64,6 +70,13 @@ export const STAGES = {
     affinity: 'host',
     payload: finalizePayload,
     jobOptions: { ...retention, attempts: 5, backoff: { type: 'exponential', delay: 10_000 } },
+    entryOf: () => '',
+  }),
+  /** Stored transcripts → sidecar `classify` → classifications under another policy version (reclassify). */
+  classify: stage({
+    affinity: 'shared',
+    payload: classifyPayload,
+    jobOptions: { ...retention, attempts: 4, backoff: { type: 'exponential', delay: 5_000 } },
     entryOf: () => '',
   }),
 } as const;

@@ -7,3 +7,12 @@ export {
   type WorkerAppSpec,
   type WorkerContext,
 } from './worker-app.js';
+export { releaseOf } from './release.js';
+export {
+  replayBatch,
+  ReplayError,
+  type ReplayDeps,
+  type ReplayOptions,
+  type ReplayResult,
+  type UnpackQueue,
+} from './batch-replay.js';

@@ -6,6 +6,17 @@ import type { StorageConfig } from './storage-config.js';
 const CONNECT_TIMEOUT_MS = 10_000;
 
 /**
+ * The SDK prints a NodeVersionSupportWarning (its releases after January 2027 need Node 22) on every
+ * process under Node 20, so every CLI run repeated it. The versions pinned here work on Node 20 (the
+ * README's operator notes say so, once), so it is switched off with the SDK's own setting,
+ * AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED, unless the environment sets it already (`false`
+ * shows it again).
+ */
+function quietNodeVersionWarning(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+}
+
+/**
  * An S3 client that is safe on Swift, MinIO and AWS:
  * - path-style URLs; checksums only where the API requires them (the SDK's default "when supported"
  *   sends aws-chunked bodies that Swift refuses and s3rver stores corrupted, and breaks presigned PUTs);
@@ -16,6 +27,7 @@ const CONNECT_TIMEOUT_MS = 10_000;
  * - no second hash of bodies that already carry Content-MD5 (see skipPayloadHashWhenMd5Signed).
  */
 export function createS3Client(config: StorageConfig): S3Client {
+  quietNodeVersionWarning();
   const client = new S3Client({
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     region: config.region,

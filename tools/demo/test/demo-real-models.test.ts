@@ -50,6 +50,9 @@ describe('pnpm demo with SIDECAR_BACKEND=whisperx-cope on tiny models', () => {
       MODELS_ROOT: models,
       SIDECAR_STATE_DIR: path.join(work, 'sidecar-state'),
       HF_HUB_OFFLINE: '1',
+      // Importing torch, whisperX and transformers on a loaded 2-core machine once took minutes: the
+      // production ready deadline (300 s, a GPU host loading 9B weights) is not this test's business.
+      SIDECAR_READY_TIMEOUT: '1800s',
     };
     delete env.SIDECAR_PYTHON;
     const result = await execa(
@@ -96,5 +99,7 @@ describe('pnpm demo with SIDECAR_BACKEND=whisperx-cope on tiny models', () => {
     } finally {
       await db.close();
     }
-  }, 600_000);
+    // Hang-only: a clean-clone CI run with both cores hogged and eight other suites beside it took
+    // over 10 min here (the real Python stack's imports, CPU inference on 8 files).
+  }, 1_800_000);
 });

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { requirePermission } from '../auth/access-control.js';
 import type { BatchOverview } from '../operations/batch-overview.js';
-import { batchListQuery } from '../operations/batch-list-query.js';
+import { batchListQuery, listFilter } from '../operations/batch-list-query.js';
 
 /** GET /api/batches and /api/batches/:batchId: what the batch pages show, as JSON. */
 export function createBatchApi(overview: BatchOverview): Router {
@@ -12,7 +12,8 @@ export function createBatchApi(overview: BatchOverview): Router {
     const query = batchListQuery.safeParse(req.query);
     if (!query.success)
       return res.status(400).json({ error: `bad query: ${query.error.issues[0]!.message}` });
-    res.json({ batches: await overview.list(query.data) });
+    const { limit, offset } = query.data;
+    res.json({ batches: await overview.list({ ...listFilter(query.data), limit, offset }) });
   });
 
   router.get('/api/batches/:batchId', api, async (req, res) => {

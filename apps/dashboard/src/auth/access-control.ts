@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { RaRole, ReviewerRepository } from '@audio/db';
 import { can, type Permission } from './roles.js';
+import { errorPage } from '../views/page-layout.js';
 
 /** The logged-in user of a request, as loaded from `ra_users` on every request. */
 export interface CurrentUser {
@@ -59,7 +60,14 @@ export function requirePermission(permission: Permission, audience: Audience): R
     if (!can(user.role, permission)) {
       const message = `the ${user.role} role may not do this (${permission})`;
       if (audience === 'api') res.status(403).json({ error: message });
-      else res.status(403).type('text/plain').send(`403 Forbidden: ${message}\n`);
+      else
+        res.status(403).send(
+          errorPage({
+            status: 403,
+            message: `The ${user.role} role may not open this page (${permission}).`,
+            user,
+          }),
+        );
       return;
     }
     next();

@@ -4,6 +4,8 @@ import {
   BatchRepository,
   FailureRepository,
   type Batch,
+  type BatchListFilter,
+  type BatchRun,
   type BatchStatus,
   type Db,
   type ProcessingFailure,
@@ -36,13 +38,20 @@ export interface BatchSummary {
   source: string;
   sizeBytes: number;
   transferredAt: Date;
+  /** The first completion: a replay does not move it. */
   completedAt: Date | null;
-  /** Files in the archive, once unpack has counted them. */
+  /** When the latest run failed the batch as a whole. */
+  failedAt: Date | null;
+  /** Files in the archive that unpack accepted, once it has counted them. */
   fileCount: number | null;
+  /** Every entry of the archive (accepted files + refused entries); null until unpacked. */
+  totalEntries: number | null;
   /** Files with results in Postgres. */
   filesDone: number;
-  /** Archive entries with a recorded failure. */
+  /** Archive entries with a recorded failure and no results (refused ones included). */
   filesFailed: number;
+  /** Of those, entries unpack refused. */
+  entriesRefused: number;
   /** A failure of the batch as a whole (entry ''), if any. */
   batchError: { code: string; message: string } | null;
   flow: FlowCounts | null;
@@ -85,6 +94,8 @@ export interface BatchDetail {
     failedCount: number | null;
   };
   entries: BatchEntry[];
+  /** The batch's runs (first, replays, retries of failed files), first first. */
+  runs: BatchRun[];
   /** Failures of the batch as a whole (entry ''). */
   batchFailures: ProcessingFailure[];
   /** False when Redis could not be read: the page then shows the database's view only. */
@@ -112,9 +123,7 @@ export class BatchOverview {
     this.failures = new FailureRepository(db);
   }
 
-  async list(
-    options: { status?: BatchStatus; limit?: number; offset?: number } = {},
-  ): Promise<BatchSummary[]> {
+  async list(options: BatchListFilter & { limit?: number; offset?: number } = {}): Promise<BatchSummary[]> {
     const rows = await this.batches.list(options);
     if (rows.length === 0) return [];
     const [counts, flows] = await Promise.all([
@@ -125,21 +134,29 @@ export class BatchOverview {
       const c = counts.get(b.batchId)!;
       return {
         ...summaryOf(b),
+        totalEntries: b.fileCount === null ? null : b.fileCount + c.entriesRefused,
         filesDone: c.filesDone,
         filesFailed: c.filesFailed,
+        entriesRefused: c.entriesRefused,
         batchError: batchErrorOf(b, c.batchFailure),
         flow: flows[i] ?? null,
       };
     });
   }
 
+  /** Batches per status under the list's filter (its status aside). */
+  countByStatus(filter: BatchListFilter): Promise<Record<BatchStatus, number>> {
+    return this.batches.countByStatus({ ...filter, status: undefined });
+  }
+
   async detail(batchId: string): Promise<BatchDetail | null> {
     const batch = await this.batches.get(batchId);
     if (!batch) return null;
-    const [files, failures, flow] = await Promise.all([
+    const [files, failures, flow, runs] = await Promise.all([
       this.files.listByBatchWithResults(batchId),
       this.failures.listByBatch(batchId),
       this.flowCounts(batch),
+      this.batches.runs(batchId),
     ]);
     let timings = new Map<string, { convert: JobTiming | null; transcribe: JobTiming | null }>();
     let jobsAvailable = true;
@@ -206,13 +223,18 @@ export class BatchOverview {
         at: failure.updatedAt,
       });
     }
-    const filesFailed = new Set(failures.filter((f) => f.entry !== '').map((f) => f.entry)).size;
+    const failedEntries = [...entries.values()].filter((e) => e.outcome === 'failed');
+    const entriesRefused = new Set(
+      failures.filter((f) => f.entry !== '' && f.stage === 'unpack').map((f) => f.entry),
+    ).size;
     const first = batchFailures[0];
     return {
       batch: {
         ...summaryOf(batch),
+        totalEntries: batch.fileCount === null ? null : batch.fileCount + entriesRefused,
         filesDone: files.length,
-        filesFailed,
+        filesFailed: failedEntries.length,
+        entriesRefused,
         batchError: batchErrorOf(batch, first ? { code: first.reasonCode, message: first.message } : null),
         flow,
         archiveKey: batch.archiveKey,
@@ -223,6 +245,7 @@ export class BatchOverview {
         failedCount: batch.failedCount,
       },
       entries: [...entries.values()].sort((a, b) => a.entry.localeCompare(b.entry)),
+      runs,
       batchFailures,
       jobsAvailable,
     };
@@ -303,7 +326,12 @@ function timingOf(job: Job | undefined): JobTiming | null {
   };
 }
 
-function summaryOf(b: Batch): Omit<BatchSummary, 'filesDone' | 'filesFailed' | 'batchError' | 'flow'> {
+function summaryOf(
+  b: Batch,
+): Omit<
+  BatchSummary,
+  'totalEntries' | 'filesDone' | 'filesFailed' | 'entriesRefused' | 'batchError' | 'flow'
+> {
   return {
     batchId: b.batchId,
     status: b.status,
@@ -312,6 +340,7 @@ function summaryOf(b: Batch): Omit<BatchSummary, 'filesDone' | 'filesFailed' | '
     sizeBytes: Number(b.sizeBytes),
     transferredAt: b.transferredAt,
     completedAt: b.completedAt,
+    failedAt: b.failedAt,
     fileCount: b.fileCount,
   };
 }

@@ -1,13 +1,18 @@
 import { Router } from 'express';
-import type { BatchStatus } from '@audio/db';
 import { requirePermission } from '../auth/access-control.js';
+import { can } from '../auth/roles.js';
 import type { BatchDetail, BatchEntry, BatchOverview, BatchSummary, JobTiming } from './batch-overview.js';
-import { BATCH_STATUSES as STATUSES, batchListQuery as listQuery } from './batch-list-query.js';
+import {
+  BATCH_STATUSES as STATUSES,
+  batchListQuery as listQuery,
+  listFilter,
+  type BatchListQuery,
+} from './batch-list-query.js';
 import type { CsrfProtection } from '../auth/csrf-protection.js';
 import { between, formatBytes, formatDuration, formatTime } from '../views/display-format.js';
 import { dataTable } from '../views/data-table.js';
 import { html, type SafeHtml } from '../views/html-template.js';
-import { renderPage } from '../views/page-layout.js';
+import { errorPage, renderPage } from '../views/page-layout.js';
 
 /** The batch list with progress, a batch's files with reasons and timings (the same as JSON: ../api). */
 export function createBatchPages(overview: BatchOverview, csrf: CsrfProtection): Router {
@@ -17,16 +22,35 @@ export function createBatchPages(overview: BatchOverview, csrf: CsrfProtection):
   router.get('/batches', page, async (req, res) => {
     const query = listQuery.safeParse(req.query);
     if (!query.success)
-      return res.status(400).type('text/plain').send(`bad query: ${query.error.issues[0]!.message}\n`);
-    const { status, limit, offset } = query.data;
-    const batches = await overview.list({ ...(status ? { status } : {}), limit, offset });
-    const link = (params: { status?: BatchStatus | undefined; offset?: number }) => {
+      return res.status(400).send(
+        errorPage({
+          status: 400,
+          message: `Bad filter: ${query.error.issues[0]!.path.join('.')} ${query.error.issues[0]!.message}`,
+          user: res.locals.user,
+          csrfToken: csrf.token(req),
+          back: { href: '/batches', label: 'All batches' },
+        }),
+      );
+    const q = query.data;
+    const { status, limit, offset } = q;
+    const filter = listFilter(q);
+    const [batches, counts] = await Promise.all([
+      overview.list({ ...filter, limit, offset }),
+      overview.countByStatus({ ...filter }),
+    ]);
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    // Links keep the other filters and drop the paging.
+    const link = (change: Partial<BatchListQuery>) => {
+      const next = { ...q, offset: 0, ...change };
       const search = new URLSearchParams();
-      if (params.status) search.set('status', params.status);
-      if (params.offset) search.set('offset', String(params.offset));
-      const q = search.toString();
-      return q ? `/batches?${q}` : '/batches';
+      for (const key of ['status', 'q', 'from', 'to', 'failed'] as const)
+        if (next[key]) search.set(key, String(next[key]));
+      if (next.offset) search.set('offset', String(next.offset));
+      const text = search.toString();
+      return text ? `/batches?${text}` : '/batches';
     };
+    const filtered = Boolean(q.q || q.from || q.to || q.failed);
+    const emptyText = `No batches${status ? ` with status ${status}` : ''}${filtered ? ' match the filter' : ''}.`;
     res.send(
       renderPage({
         title: 'Batches',
@@ -34,18 +58,38 @@ export function createBatchPages(overview: BatchOverview, csrf: CsrfProtection):
         user: res.locals.user,
         csrfToken: csrf.token(req),
         body: html`<h1>Batches</h1>
-          <p class="muted">
+          <form class="filters" method="get" action="/batches">
+            <input
+              type="search"
+              name="q"
+              value="${q.q ?? ''}"
+              placeholder="batch id or source"
+              aria-label="Search by batch id or source"
+            />
+            <label>from <input type="date" name="from" value="${q.from ?? ''}" /></label>
+            <label>to <input type="date" name="to" value="${q.to ?? ''}" /></label>
+            ${status ? html`<input type="hidden" name="status" value="${status}" />` : ''}
+            ${q.failed ? html`<input type="hidden" name="failed" value="${q.failed}" />` : ''}
+            <button type="submit">Filter</button>
+            ${filtered ? html`<a href="${link({ q: undefined, from: undefined, to: undefined, failed: undefined })}">clear</a>` : ''}
+          </form>
+          ${q.failed ? html`<p class="notice">Batches that failed, or have files that failed, in the last ${q.failed}.</p>` : ''}
+          <p class="muted status-counts">
             Show:
-            <a href="${link({})}">${status ? 'all' : html`<strong>all</strong>`}</a>
+            <a href="${link({ status: undefined })}"
+              >${status ? `all (${total})` : html`<strong>all (${total})</strong>`}</a
+            >
             ${STATUSES.map(
               (s) =>
                 html` ·
-                  <a href="${link({ status: s })}">${s === status ? html`<strong>${s}</strong>` : s}</a>`,
+                  <a href="${link({ status: s })}" data-status="${s}"
+                    >${s === status ? html`<strong>${s} (${counts[s]})</strong>` : `${s} (${counts[s]})`}</a
+                  >`,
             )}
           </p>
           ${
             batches.length === 0
-              ? html`<p class="notice">No batches${status ? html` with status ${status}` : ''}.</p>`
+              ? html`<p class="notice">${emptyText}</p>`
               : dataTable(
                   [
                     'Batch',
@@ -60,11 +104,12 @@ export function createBatchPages(overview: BatchOverview, csrf: CsrfProtection):
                     '#Size',
                   ],
                   batches.map(batchRow),
+                  'batches',
                 )
           }
           <div class="pager">
-            ${offset > 0 ? html`<a href="${link({ status, offset: Math.max(0, offset - limit) })}">← newer</a>` : ''}
-            ${batches.length === limit ? html`<a href="${link({ status, offset: offset + limit })}">older →</a>` : ''}
+            ${offset > 0 ? html`<a href="${link({ offset: Math.max(0, offset - limit) })}">← newer</a>` : ''}
+            ${batches.length === limit ? html`<a href="${link({ offset: offset + limit })}">older →</a>` : ''}
           </div>`,
       }),
     );
@@ -74,13 +119,12 @@ export function createBatchPages(overview: BatchOverview, csrf: CsrfProtection):
     const detail = await overview.detail(String(req.params.batchId));
     if (!detail) {
       return res.status(404).send(
-        renderPage({
-          title: 'No such batch',
-          section: 'batches',
+        errorPage({
+          status: 404,
+          message: `There is no batch ${req.params.batchId}.`,
           user: res.locals.user,
           csrfToken: csrf.token(req),
-          body: html`<h1>No batch ${req.params.batchId}</h1>
-            <p><a href="/batches">All batches</a></p>`,
+          back: { href: '/batches', label: 'All batches' },
         }),
       );
     }
@@ -90,7 +134,10 @@ export function createBatchPages(overview: BatchOverview, csrf: CsrfProtection):
         section: 'batches',
         user: res.locals.user,
         csrfToken: csrf.token(req),
-        body: batchDetailBody(detail),
+        body: batchDetailBody(detail, {
+          canAct: can(res.locals.user!.role, 'board:write'),
+          queued: typeof req.query.queued === 'string' ? req.query.queued : undefined,
+        }),
       }),
     );
   });
@@ -102,10 +149,11 @@ function badge(text: string, kind: string = text): SafeHtml {
   return html`<span class="badge ${kind}">${text}</span>`;
 }
 
+/** Refused entries are part of the total: 12 of 15 refused is 3/15 with a mostly red bar, not 3/3. */
 function progressBar(b: BatchSummary): SafeHtml {
-  const total = b.fileCount ?? 0;
+  const total = b.totalEntries ?? 0;
   if (total === 0)
-    return html`<span class="muted">${b.fileCount === null ? 'not unpacked yet' : 'no files'}</span>`;
+    return html`<span class="muted">${b.totalEntries === null ? 'not unpacked yet' : 'no files'}</span>`;
   const done = Math.min(100, (b.filesDone / total) * 100);
   const failed = Math.min(100 - done, (b.filesFailed / total) * 100);
   return html`<div class="bar" title="${b.filesDone} done, ${b.filesFailed} failed of ${total}">
@@ -123,8 +171,27 @@ function flowText(b: BatchSummary): SafeHtml | string {
   >`;
 }
 
+/**
+ * From transfer to the FIRST completion (a replay does not move it); a failed batch's clock stops when
+ * it failed; only a batch still on its way counts on.
+ */
+function tookCell(b: BatchSummary): SafeHtml {
+  if (b.completedAt) {
+    const took = formatDuration(between(b.transferredAt, b.completedAt));
+    return b.status === 'complete'
+      ? html`${took}`
+      : html`${took}
+          <div class="muted">first run; now ${b.status} again</div>`;
+  }
+  if (b.status === 'failed')
+    return html`<span class="muted"
+      >failed after ${formatDuration(between(b.transferredAt, b.failedAt))}</span
+    >`;
+  return html`<span class="muted">${formatDuration(between(b.transferredAt, Date.now()))} so far</span>`;
+}
+
 function batchRow(b: BatchSummary): SafeHtml {
-  const total = b.fileCount === null ? '?' : String(b.fileCount);
+  const total = b.totalEntries === null ? '?' : String(b.totalEntries);
   return html`<tr>
     <td><a class="mono" href="/batches/${encodeURIComponent(b.batchId)}">${b.batchId}</a></td>
     <td>${badge(b.status)}${b.batchError ? html` <span class="muted">${b.batchError.code}</span>` : ''}</td>
@@ -134,9 +201,7 @@ function batchRow(b: BatchSummary): SafeHtml {
     <td class="num">${b.filesFailed > 0 ? badge(String(b.filesFailed), 'bad') : '0'}</td>
     <td>${flowText(b)}</td>
     <td>${formatTime(b.transferredAt)}</td>
-    <td>
-      ${b.completedAt ? formatDuration(between(b.transferredAt, b.completedAt)) : html`<span class="muted">${formatDuration(between(b.transferredAt, Date.now()))} so far</span>`}
-    </td>
+    <td class="took">${tookCell(b)}</td>
     <td class="num">${formatBytes(b.sizeBytes)}</td>
   </tr>`;
 }
@@ -197,21 +262,57 @@ function entryRow(e: BatchEntry, unpackingAt: Date | null): SafeHtml {
   </tr>`;
 }
 
-function batchDetailBody(d: BatchDetail): SafeHtml {
+/** Failed files a retry would run again: failed after unpack accepted them (not refused). */
+function retryableCount(d: BatchDetail): number {
+  return d.entries.filter((e) => e.outcome === 'failed' && !e.failures.some((f) => f.stage === 'unpack'))
+    .length;
+}
+
+function actions(d: BatchDetail, options: { canAct: boolean; queued: string | undefined }): SafeHtml {
+  const b = d.batch;
+  const retryable = retryableCount(d);
+  const queued =
+    options.queued === 'replay'
+      ? 'Replay queued: a host will take it from the unpack queue.'
+      : options.queued === 'retry-failed'
+        ? 'Retry of the failed files queued: they are extracted again from the archive in S3.'
+        : null;
+  if (!options.canAct) return queued ? html`<p class="notice">${queued}</p>` : html``;
+  return html`${queued ? html`<p class="notice queued">${queued}</p>` : ''}
+    <div class="actions">
+      <a class="button" href="/batches/${b.batchId}/replay">Replay batch</a>
+      ${
+        b.status === 'complete' && retryable > 0
+          ? html`<a class="button" href="/batches/${b.batchId}/retry-failed"
+              >Retry failed files (${retryable})</a
+            >`
+          : ''
+      }
+    </div>`;
+}
+
+function batchDetailBody(d: BatchDetail, options: { canAct: boolean; queued: string | undefined }): SafeHtml {
   const b = d.batch;
   const flagged = d.entries.filter((e) => e.outcome === 'flagged').length;
+  // The latest run's steps; the total runs to the first completion (or to the failure).
   const steps: [string, Date | null, Date | null][] = [
     ['Waiting for a host (transferred → unpacking)', b.transferredAt, b.unpackingAt],
     ['Extracting (unpacking → unpacked)', b.unpackingAt, b.unpackedAt],
-    ['Transcribing and classifying (unpacked → complete)', b.unpackedAt, b.completedAt],
-    ['Total (transferred → complete)', b.transferredAt, b.completedAt],
+    [
+      'Transcribing and classifying (unpacked → complete)',
+      b.unpackedAt,
+      d.runs.at(-1)?.finishedAt ?? b.completedAt,
+    ],
+    ['Total (transferred → first completion)', b.transferredAt, b.completedAt ?? b.failedAt],
   ];
   return html`<p><a href="/batches">← all batches</a></p>
     <h1><span class="mono">${b.batchId}</span> ${badge(b.status)}</h1>
+    ${actions(d, options)}
     <div class="cards">
       <div class="card">
         <div class="label">Files done</div>
-        <div class="value">${b.filesDone} / ${b.fileCount ?? '?'}</div>
+        <div class="value">${b.filesDone} / ${b.totalEntries ?? '?'}</div>
+        ${b.entriesRefused ? html`<div class="muted">${b.entriesRefused} entries refused by unpack</div>` : ''}
       </div>
       <div class="card">
         <div class="label">Failed entries</div>
@@ -257,6 +358,31 @@ function batchDetailBody(d: BatchDetail): SafeHtml {
           </tr>`,
       ),
     )}
+    <h2>Runs</h2>
+    ${
+      d.runs.length === 0
+        ? html`<p class="muted">No run recorded.</p>`
+        : dataTable(
+            ['Run', 'Scope', 'Host', 'Status', 'Started', 'Finished', '#Took', '#Files', '#Failed'],
+            d.runs.map(
+              (r, i) =>
+                html`<tr>
+                  <td>${i === 0 ? 'first' : `${r.scope === 'all' ? 'replay' : 'retry'} ${i}`}</td>
+                  <td>${r.scope === 'all' ? 'whole archive' : 'failed files'}</td>
+                  <td>${r.host}</td>
+                  <td>
+                    ${badge(r.status)}${r.errorCode ? html` <span class="muted">${r.errorCode}</span>` : ''}
+                  </td>
+                  <td>${formatTime(r.startedAt)}</td>
+                  <td>${formatTime(r.finishedAt)}</td>
+                  <td class="num">${formatDuration(between(r.startedAt, r.finishedAt))}</td>
+                  <td class="num">${r.fileCount ?? '–'}</td>
+                  <td class="num">${r.failedCount ?? '–'}</td>
+                </tr>`,
+            ),
+            'runs',
+          )
+    }
     ${b.flow ? html`<p class="muted">Flow in BullMQ: finalize ${b.flow.finalizeState}; ${b.flow.processed} children done, ${b.flow.unprocessed} pending, ${b.flow.ignored} failed.</p>` : ''}
     <h2>Files (${d.entries.length})</h2>
     ${d.jobsAvailable ? '' : html`<p class="muted">Job timings unavailable: Redis could not be read.</p>`}

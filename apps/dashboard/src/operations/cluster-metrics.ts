@@ -60,8 +60,8 @@ export function registerClusterMetrics(
       },
     });
 
-  gauge('audio_health_status', '/health: 1 healthy, 0.5 warning, 0 unhealthy', [], (g, s) =>
-    g.set({ healthy: 1, warning: 0.5, unhealthy: 0 }[s.health.status]),
+  gauge('audio_health_status', '/health: 1 healthy, 0.5 degraded, 0 unhealthy', [], (g, s) =>
+    g.set({ healthy: 1, degraded: 0.5, unhealthy: 0 }[s.health.status]),
   );
   gauge(
     'audio_dependency_up',

@@ -1,5 +1,11 @@
 import type { Redis } from 'ioredis';
-import { MonitoringQueries, type Db, type NoonTargetReport, type StuckBatch } from '@audio/db';
+import {
+  MonitoringQueries,
+  type Db,
+  type NoonTargetReport,
+  type RecentFailures,
+  type StuckBatch,
+} from '@audio/db';
 import { readHeartbeats, parseHostQueueName, type Heartbeat } from '@audio/queues';
 import type { ObjectStore } from '@audio/storage';
 import type { HealthSettings } from '../server/dashboard-config.js';
@@ -34,6 +40,10 @@ export interface WorkerStatus {
   activeJobs: number;
   queues: string[];
   freeScratchBytes: number | null;
+  /** The deployed release it runs, when known. */
+  release?: string;
+  /** Model name → version it has loaded (GPU workers). */
+  models?: Record<string, string>;
   updatedAt: string;
   ageSeconds: number;
 }
@@ -42,6 +52,8 @@ export interface HostStatus {
   hostId: string;
   /** A live heartbeat from at least one of its processes. */
   alive: boolean;
+  /** Model name → version its processes report (a model two processes disagree on: `v1 / v2`). */
+  models: Record<string, string>;
   /** The smallest free scratch any of its processes reports (they share the disk). */
   freeScratchBytes: number | null;
   scratchLow: boolean;
@@ -54,11 +66,15 @@ export interface HostStatus {
 }
 
 export interface HealthReport {
-  /** `warning`: nothing has failed yet, but something will unless someone acts (see `warnings`). */
-  status: 'healthy' | 'warning' | 'unhealthy';
+  /**
+   * `unhealthy`: something is down or late (HTTP 503, exit 1); `degraded`: all runs, but an operator
+   * should look — batches or files failed in the last 24 h, or the noon forecast passes the deadline
+   * (HTTP 200, exit 3); else `healthy`.
+   */
+  status: 'healthy' | 'degraded' | 'unhealthy';
   /** One line per problem, naming what is wrong; empty when healthy. */
   problems: string[];
-  /** One line per warning: the noon forecast passing the deadline. */
+  /** One line per thing to look at (recent failures, the noon forecast); they make the status `degraded`. */
   warnings: string[];
   checkedAt: string;
   durationMs: number;
@@ -69,6 +85,8 @@ export interface HealthReport {
   stuckBatches: { olderThanMs: number; count: number; batches: StuckBatch[] } | null;
   noonTarget: NoonTargetReport | null;
   noonForecast: NoonForecast | null;
+  /** Failed batches and files in the last 24 h; null when Postgres could not be read. */
+  recentFailures: RecentFailures | null;
 }
 
 export interface HealthDeps {
@@ -118,7 +136,7 @@ export class HealthChecker {
       if (!status.ok) problems.push(`${name} unreachable: ${status.error}`);
     }
 
-    const [fleet, stuck, noon, pace] = await Promise.all([
+    const [fleet, stuck, noon, pace, recent] = await Promise.all([
       redis.ok ? this.attempt('queues', () => this.fleet(), problems) : null,
       postgres.ok
         ? this.attempt(
@@ -141,7 +159,23 @@ export class HealthChecker {
             problems,
           )
         : null,
+      postgres.ok ? this.attempt('recent failures', () => this.monitoring.recentFailures(), problems) : null,
     ]);
+    const warnings: string[] = [];
+    if (recent && recent.failedBatches.length > 0) {
+      const n = recent.failedBatches.length;
+      warnings.push(
+        `${n} batch${n === 1 ? '' : 'es'} failed in the last ${formatDuration(recent.sinceMs)}: ${recent.failedBatches
+          .slice(0, 5)
+          .map((b) => `${b.batchId} (${b.errorCode ?? 'no code'})`)
+          .join(', ')}${n > 5 ? ', …' : ''}`,
+      );
+    }
+    if (recent && recent.filesFailed > 0) {
+      warnings.push(
+        `${recent.filesFailed} file${recent.filesFailed === 1 ? '' : 's'} in ${recent.batchesWithFailedFiles} batch${recent.batchesWithFailedFiles === 1 ? '' : 'es'} failed in the last ${formatDuration(recent.sinceMs)}`,
+      );
+    }
 
     for (const host of fleet?.hosts ?? []) {
       if (host.scratchLow) {
@@ -170,7 +204,6 @@ export class HealthChecker {
       );
     }
 
-    const warnings: string[] = [];
     const forecast =
       pace && fleet
         ? forecastNoon({
@@ -185,7 +218,7 @@ export class HealthChecker {
     if (noonWarning) warnings.push(noonWarning);
 
     return {
-      status: problems.length > 0 ? 'unhealthy' : warnings.length > 0 ? 'warning' : 'healthy',
+      status: problems.length > 0 ? 'unhealthy' : warnings.length > 0 ? 'degraded' : 'healthy',
       problems,
       warnings,
       checkedAt: new Date(started).toISOString(),
@@ -198,6 +231,7 @@ export class HealthChecker {
         : null,
       noonTarget: noon,
       noonForecast: forecast,
+      recentFailures: recent,
     };
   }
 
@@ -243,6 +277,7 @@ export class HealthChecker {
         host = {
           hostId,
           alive,
+          models: {},
           freeScratchBytes: null,
           scratchLow: false,
           activeJobs: 0,
@@ -263,6 +298,8 @@ export class HealthChecker {
         activeJobs: beat.activeJobs,
         queues: beat.queues,
         freeScratchBytes: beat.freeScratchBytes,
+        ...(beat.release ? { release: beat.release } : {}),
+        ...(beat.models ? { models: beat.models } : {}),
         updatedAt: beat.updatedAt,
         ageSeconds: Math.max(0, (now - Date.parse(beat.updatedAt)) / 1000),
       });
@@ -270,6 +307,10 @@ export class HealthChecker {
       host.processes ||= beat.queues.some((q) => parseHostQueueName(q)?.kind === 'transcribe');
       if (beat.freeScratchBytes !== null) {
         host.freeScratchBytes = Math.min(host.freeScratchBytes ?? Infinity, beat.freeScratchBytes);
+      }
+      for (const [name, version] of Object.entries(beat.models ?? {})) {
+        const known = host.models[name]?.split(' / ') ?? [];
+        if (!known.includes(version)) host.models[name] = [...known, version].sort().join(' / ');
       }
     }
     for (const q of queues) {

@@ -14,7 +14,7 @@ export interface CliIo {
 }
 
 /** Exit codes of the `health` CLI, for cron and Ansible. */
-export const HEALTH_EXIT = { healthy: 0, unhealthy: 1, couldNotCheck: 2, warning: 3 } as const;
+export const HEALTH_EXIT = { healthy: 0, unhealthy: 1, couldNotCheck: 2, degraded: 3 } as const;
 
 /** The /health report computed directly (no HTTP): its own connections, closed afterwards. */
 export async function checkHealthFromEnv(env: NodeJS.ProcessEnv): Promise<HealthReport> {
@@ -49,8 +49,8 @@ export async function checkHealthFromEnv(env: NodeJS.ProcessEnv): Promise<Health
 
 /**
  * `health [--compact]`: prints the same JSON as GET /health; exit 0 healthy, 1 unhealthy, 2 when the
- * check itself could not run (bad configuration, a crash), 3 warning (the noon forecast passes the
- * deadline: nothing failed yet).
+ * check itself could not run (bad configuration, a crash), 3 degraded (batches or files failed in the
+ * last 24 h, or the noon forecast passes the deadline: nothing is down yet).
  */
 export async function runHealthCli(argv: string[], io: CliIo = {}): Promise<number> {
   const env = io.env ?? process.env;
@@ -60,7 +60,7 @@ export async function runHealthCli(argv: string[], io: CliIo = {}): Promise<numb
   const program = new Command('health')
     .description(
       'Checks Redis, Postgres, S3, queues, hosts, stuck batches and the noon target; prints the JSON of GET /health. ' +
-        'Exit 0 healthy, 1 unhealthy, 2 could not check, 3 warning.',
+        'Exit 0 healthy, 1 unhealthy, 2 could not check, 3 degraded (failures in the last 24 h, or the noon forecast passes the deadline).',
     )
     .option('--compact', 'print the JSON on one line')
     .exitOverride()

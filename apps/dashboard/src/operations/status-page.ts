@@ -8,18 +8,30 @@ import { dataTable } from '../views/data-table.js';
 import { html, type SafeHtml } from '../views/html-template.js';
 import { renderPage } from '../views/page-layout.js';
 
+const REFRESH_SECONDS = 30;
+
 /** GET /status: the health report for people (the same data as /health). */
 export function createStatusPage(health: HealthChecker, csrf: CsrfProtection): Router {
   const router = Router();
   router.get('/status', requirePermission('operations:read', 'page'), async (req, res) => {
     const report = await health.check();
+    // Reloads itself (a wall screen); `?refresh=0` stops it.
+    const refresh = req.query.refresh === '0' ? 0 : REFRESH_SECONDS;
     res.send(
       renderPage({
         title: 'Health',
         section: 'status',
         user: res.locals.user,
         csrfToken: csrf.token(req),
-        body: statusBody(report),
+        refreshSeconds: refresh,
+        body: html`${statusBody(report)}
+          <p class="muted refresh">
+            ${
+              refresh
+                ? html`Refreshes every ${refresh} s · <a href="/status?refresh=0">stop</a>`
+                : html`Not refreshing · <a href="/status">refresh every ${REFRESH_SECONDS} s</a>`
+            }
+          </p>`,
       }),
     );
   });
@@ -96,6 +108,7 @@ function statusBody(r: HealthReport): SafeHtml {
         </div>
       </div>
       ${forecastCard(r.noonForecast)}
+      ${failedCard(r)}
       <div class="card">
         <div class="label">Stuck batches</div>
         <div class="value">${r.stuckBatches ? r.stuckBatches.count : '–'}</div>
@@ -131,7 +144,7 @@ function statusBody(r: HealthReport): SafeHtml {
         : r.hosts.length === 0
           ? html`<p class="notice">No worker has sent a heartbeat.</p>`
           : dataTable(
-              ['Host', 'Heartbeat', '#Free scratch', '#Active jobs', '#Pending jobs', 'Processes'],
+              ['Host', 'Heartbeat', '#Free scratch', '#Active jobs', '#Pending jobs', 'Models', 'Processes'],
               r.hosts.map(
                 (h) =>
                   html`<tr>
@@ -144,8 +157,11 @@ function statusBody(r: HealthReport): SafeHtml {
                     </td>
                     <td class="num">${h.activeJobs}</td>
                     <td class="num">${h.pendingJobs}</td>
+                    <td class="models">
+                      ${Object.keys(h.models).length === 0 ? '–' : Object.entries(h.models).map(([name, version]) => html`<div class="mono">${name} ${version}</div>`)}
+                    </td>
                     <td>
-                      ${h.workers.map((w) => html`<div class="mono">${w.app} ${w.version} pid ${w.pid}, ${w.activeJobs} active, beat ${Math.round(w.ageSeconds)} s ago</div>`)}
+                      ${h.workers.map((w) => html`<div class="mono">${w.app} ${w.version}${w.release ? ` (release ${w.release})` : ''} pid ${w.pid}, ${w.activeJobs} active, beat ${Math.round(w.ageSeconds)} s ago</div>`)}
                     </td>
                   </tr>`,
               ),
@@ -177,4 +193,28 @@ function statusBody(r: HealthReport): SafeHtml {
     <p class="muted">
       Checked ${formatTime(r.checkedAt)} in ${r.durationMs} ms. JSON: <a href="/health">/health</a>.
     </p>`;
+}
+
+/** Failed batches and files of the last 24 h, linking to the batch list filtered to them. */
+function failedCard(r: HealthReport): SafeHtml {
+  const recent = r.recentFailures;
+  return html`<div class="card failed-recently">
+    <div class="label">Failed in the last 24 h</div>
+    <div class="value">
+      ${
+        recent
+          ? html`<a href="/batches?failed=24h"
+              >${recent.failedBatches.length} batch${recent.failedBatches.length === 1 ? '' : 'es'}</a
+            >`
+          : '–'
+      }
+    </div>
+    <div class="muted">
+      ${
+        recent
+          ? `and ${recent.filesFailed} file${recent.filesFailed === 1 ? '' : 's'} in ${recent.batchesWithFailedFiles} batch${recent.batchesWithFailedFiles === 1 ? '' : 'es'}`
+          : 'Postgres unavailable'
+      }
+    </div>
+  </div>`;
 }

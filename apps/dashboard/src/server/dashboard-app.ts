@@ -8,6 +8,7 @@ import { createBatchApi } from '../api/batch-api.js';
 import { createMachineEndpoints } from '../api/machine-endpoints.js';
 import { loadCurrentUser } from '../auth/access-control.js';
 import { BatchOverview } from '../operations/batch-overview.js';
+import { createBatchActions } from '../operations/batch-actions.js';
 import { createBatchPages } from '../operations/batch-pages.js';
 import { BOARD_PATH, createBullBoardRouter } from '../operations/bull-board-router.js';
 import { registerClusterMetrics } from '../operations/cluster-metrics.js';
@@ -16,10 +17,12 @@ import type { DashboardConfig } from './dashboard-config.js';
 import { HealthChecker } from '../operations/health-check.js';
 import { createLoginRoutes } from '../auth/login-routes.js';
 import type { QueueRegistry } from '../operations/queue-registry.js';
+import { createResearchRoutes } from '../research/research-routes.js';
 import { createReviewRoutes } from '../review/review-routes.js';
 import { homePath } from '../auth/roles.js';
 import { createSessionMiddleware } from '../auth/session-middleware.js';
 import { createStatusPage } from '../operations/status-page.js';
+import { errorPage } from '../views/page-layout.js';
 import { UserAccounts } from '../auth/user-accounts.js';
 
 export interface DashboardDeps {
@@ -117,6 +120,7 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
   });
   const overview = new BatchOverview(deps.db, deps.queues);
   app.use(createBatchApi(overview));
+  app.use(createBatchActions({ db: deps.db, store: deps.store, queues: deps.queues, csrf, logger }));
   app.use(createBatchPages(overview, csrf));
   app.use(createStatusPage(health, csrf));
   app.use(
@@ -126,21 +130,37 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
       csrf,
       leaseMs: config.reviewLeaseMs,
       audioUrlTtlSeconds: config.audioUrlTtlSeconds,
+      timeZone: config.health.noon.timeZone,
+      policyFile: config.policyFile,
       logger,
     }),
   );
 
+  app.use(createResearchRoutes({ db: deps.db, csrf }));
+
   app.use((req, res) => {
     if (req.path.startsWith('/api/')) res.status(404).json({ error: `no route ${req.method} ${req.path}` });
-    else res.status(404).type('text/plain').send(`404 Not Found: ${req.path}\n`);
+    else
+      res
+        .status(404)
+        .send(errorPage({ status: 404, message: `There is no page at ${req.path}.`, user: res.locals.user }));
   });
   const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
     const status = (error as { status?: unknown }).status;
     if (status === 403 && (error as { code?: unknown }).code === 'EBADCSRFTOKEN') {
-      res
-        .status(403)
-        .type('text/plain')
-        .send('403 Forbidden: missing or stale form token; reload the page and try again\n');
+      res.status(403).send(
+        errorPage({
+          status: 403,
+          message: 'The form was missing its token or it was stale: go back, reload the page and try again.',
+          user: res.locals.user,
+          back: {
+            href: req.get('referer')?.startsWith(`${req.protocol}://${req.get('host')}/`)
+              ? req.get('referer')!
+              : '/',
+            label: 'Back to the form',
+          },
+        }),
+      );
       return;
     }
     logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
@@ -149,7 +169,7 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
       typeof status === 'number' && status < 500 && error instanceof Error ? error.message : 'internal error';
     const code = typeof status === 'number' ? status : 500;
     if (req.path.startsWith('/api/')) res.status(code).json({ error: message });
-    else res.status(code).type('text/plain').send(`${code} ${message}\n`);
+    else res.status(code).send(errorPage({ status: code, message, user: res.locals.user }));
   };
   app.use(onError);
   return { app, health, accounts };

@@ -9,6 +9,7 @@ import {
   integerFromEnv,
   readEnv,
 } from '@audio/config';
+import { DEMO_POLICY_FILE } from '../review/review-policy.js';
 
 const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day HH:MM');
 const timeZone = z.string().refine((zone) => {
@@ -94,6 +95,12 @@ const dashboardEnv = envConfig({
     'REVIEW_LEASE',
     durationFromEnv.pipe(z.number().min(60_000)).default(30 * 60_000),
     '30m',
+  ),
+  /** The policy whose text the review page shows: the file the GPU hosts classify with. */
+  policyFile: fromEnv(
+    'POLICY_FILE',
+    z.string().min(1).default(DEMO_POLICY_FILE),
+    '/etc/audio-pipeline/policy.json',
   ),
   audioUrlTtlMs: fromEnv(
     'REVIEW_AUDIO_URL_TTL',

@@ -4,10 +4,12 @@ Requests, one JSON object per line::
 
     {"id": "r1", "op": "process", "items": [{"key": "...", "path": "..."}],
      "policy": {"id": "...", "version": "...", "sha256": "<64 hex>", "document": {...}}}
+    {"id": "r4", "op": "classify", "items": [{"key": "...", "text": "..."}], "policy": {...}}
     {"id": "r2", "op": "ping"}
     {"id": "r3", "op": "shutdown"}
 
-Replies: ``ready`` (once, unsolicited), ``result``, ``pong``, ``shutdown`` and ``error``.
+Replies: ``ready`` (once, unsolicited), ``result`` (to ``process``), ``classified`` (to ``classify``: stored
+transcripts judged under another policy version, no audio), ``pong``, ``shutdown`` and ``error``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 from .errors import ProtocolError
 
-OPS = ("process", "ping", "shutdown")
+OPS = ("process", "classify", "ping", "shutdown")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -28,6 +30,14 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 class Item:
     key: str
     path: str
+
+
+@dataclass(frozen=True)
+class TextItem:
+    """A stored transcript to classify: no audio."""
+
+    key: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,7 @@ class Request:
     op: str
     items: tuple[Item, ...] = ()
     policy: PolicyRef | None = None
+    texts: tuple[TextItem, ...] = ()
 
 
 def parse_request(line: bytes | str) -> Request:
@@ -62,6 +73,13 @@ def parse_request(line: bytes | str) -> Request:
     op = message.get("op")
     if op not in OPS:
         raise ProtocolError(f'unknown op {op!r}; expected one of {", ".join(OPS)}', "unknown_op", request_id)
+    if op == "classify":
+        return Request(
+            id=request_id,
+            op=op,
+            texts=_parse_texts(message.get("items"), request_id),
+            policy=_parse_policy_ref(message.get("policy"), request_id),
+        )
     if op != "process":
         return Request(id=request_id, op=op)
     return Request(
@@ -92,6 +110,26 @@ def _parse_items(raw: Any, request_id: str | int) -> tuple[Item, ...]:
     return tuple(items)
 
 
+def _parse_texts(raw: Any, request_id: str | int) -> tuple[TextItem, ...]:
+    if not isinstance(raw, list):
+        raise ProtocolError('"items" must be a list of {"key", "text"}', "bad_request", request_id)
+    texts: list[TextItem] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(raw):
+        if not isinstance(entry, dict):
+            raise ProtocolError(f"items[{index}] must be an object", "bad_request", request_id)
+        key, text = entry.get("key"), entry.get("text")
+        if not isinstance(key, str) or not key:
+            raise ProtocolError(f"items[{index}].key must be a non-empty string", "bad_request", request_id)
+        if not isinstance(text, str):
+            raise ProtocolError(f"items[{index}].text must be a string", "bad_request", request_id)
+        if key in seen:
+            raise ProtocolError(f"items[{index}].key {key!r} appears twice", "bad_request", request_id)
+        seen.add(key)
+        texts.append(TextItem(key=key, text=text))
+    return tuple(texts)
+
+
 def _parse_policy_ref(raw: Any, request_id: str | int) -> PolicyRef:
     if not isinstance(raw, dict):
         raise ProtocolError(
@@ -118,6 +156,14 @@ def ready_message(backend: str, models: dict[str, str], device: str, **extra: An
 
 def result_message(request_id: str | int, items: list[dict]) -> dict:
     return {"id": request_id, "type": "result", "items": items}
+
+
+def classified_message(request_id: str | int, items: list[dict]) -> dict:
+    return {"id": request_id, "type": "classified", "items": items}
+
+
+def classified_item(key: str, classification: dict) -> dict:
+    return {"key": key, "ok": True, "classification": classification}
 
 
 def pong_message(request_id: str | int) -> dict:

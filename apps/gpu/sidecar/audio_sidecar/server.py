@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from . import PROTOCOL_VERSION
 from .backends import Backend
@@ -17,7 +17,10 @@ from .channel import ProtocolChannel
 from .errors import ProtocolError
 from .policy import PolicyCache
 from .protocol import (
+    Item,
     Request,
+    TextItem,
+    classified_message,
     error_message,
     failed_item,
     parse_request,
@@ -44,6 +47,7 @@ class SidecarServer:
                 self._backend.device,
                 pid=os.getpid(),
                 protocol=PROTOCOL_VERSION,
+                modelVersions=self._backend.model_versions(),
             )
         )
         self._log.info("sidecar ready", extra={"backend": self._backend.name, "device": self._backend.device})
@@ -69,9 +73,27 @@ class SidecarServer:
         elif request.op == "shutdown":
             self._channel.send(shutdown_message(request.id))
             return False
+        elif request.op == "classify":
+            self._channel.send(self._classify(request))
         else:
             self._channel.send(self._process(request))
         return True
+
+    def _classify(self, request: Request) -> dict:
+        """Stored transcripts under a policy: the classifier alone, no audio, no Whisper."""
+        classify = getattr(self._backend, "classify", None)
+        if classify is None:
+            return error_message(request.id, "unsupported_op", f"the {self._backend.name} backend cannot classify text")
+        try:
+            assert request.policy is not None  # parse_request guarantees it for "classify"
+            policy = self._policies.get(request.policy)
+            results = classify(request.texts, policy)
+        except ProtocolError as error:
+            return error_message(request.id, error.code, error.message)
+        except Exception as error:  # the backend failed as a whole; the sidecar stays up
+            self._log.exception("classify request failed", extra={"request": request.id})
+            return error_message(request.id, "internal_error", f"{type(error).__name__}: {error}")
+        return classified_message(request.id, _complete(request.texts, results))
 
     def _process(self, request: Request) -> dict:
         started = time.perf_counter()
@@ -88,13 +110,13 @@ class SidecarServer:
             "processed",
             extra={"request": request.id, "items": len(request.items), "ms": round(1000 * (time.perf_counter() - started))},
         )
-        return result_message(request.id, _complete(request, results))
+        return result_message(request.id, _complete(request.items, results))
 
 
-def _complete(request: Request, results: list[dict]) -> list[dict]:
+def _complete(items: Sequence[Item | TextItem], results: list[dict]) -> list[dict]:
     """Exactly one result per requested key, in request order, whatever the backend returned."""
     by_key = {result.get("key"): result for result in results if isinstance(result, dict)}
     return [
         by_key.get(item.key) or failed_item(item.key, "internal_error", "the backend returned no result for this item")
-        for item in request.items
+        for item in items
     ]

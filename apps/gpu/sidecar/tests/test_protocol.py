@@ -102,3 +102,33 @@ def test_a_missing_item_result_is_filled_in(demo_policy_wire) -> None:
 def test_encode_refuses_nan() -> None:
     with pytest.raises(ValueError):
         encode({"score": float("nan")})
+
+
+def test_classify_judges_stored_text_without_audio(demo_policy_wire) -> None:
+    texts = [{"key": "a", "text": "I will attack the station"}, {"key": "b", "text": "a calm day"}]
+    replies = serve([{"id": "c", "op": "classify", "items": texts, "policy": demo_policy_wire}])
+    assert replies[1]["type"] == "classified" and replies[1]["id"] == "c"
+    items = replies[1]["items"]
+    assert [i["key"] for i in items] == ["a", "b"]
+    assert [i["classification"]["flagged"] for i in items] == [True, False]
+    assert items[0]["classification"]["policySha256"] == demo_policy_wire["sha256"]
+    assert "transcript" not in items[0]
+
+
+def test_classify_requests_are_validated_and_a_backend_without_it_says_so(demo_policy_wire) -> None:
+    with pytest.raises(ProtocolError, match="text must be a string"):
+        parse_request(json.dumps({"id": "c", "op": "classify", "items": [{"key": "k", "path": "/x"}], "policy": demo_policy_wire}))
+
+    class TranscribeOnly:
+        name, device = "transcribe-only", "cpu"
+
+        def models(self) -> dict:
+            return {}
+
+        def close(self) -> None:
+            pass
+
+    replies = serve(
+        [{"id": "c", "op": "classify", "items": [{"key": "k", "text": "x"}], "policy": demo_policy_wire}], TranscribeOnly()
+    )
+    assert replies[1]["error"]["code"] == "unsupported_op"

@@ -39,6 +39,12 @@ finally:
 """
 
 
+def revised_policy_wire(wire: dict) -> dict:
+    """The demo policy as a new version (another sha256), as `pnpm policy add` would store it."""
+    document = {**wire["document"], "version": "2099-01-01"}
+    return {**wire, "version": "2099-01-01", "sha256": "f" * 64, "document": document}
+
+
 def sidecar_env(models_root: Path, tmp: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("TORCH_HOME", "HF_HOME", "XDG_CACHE_HOME", "MPLCONFIGDIR")}
     # A HOME nothing can be created under (a file; root ignores permissions): caches must go elsewhere.
@@ -78,6 +84,13 @@ def served(tiny_models_root: Path, tmp_path_factory: pytest.TempPathFactory, aud
     requests = [
         {"id": "p", "op": "ping"},
         {"id": "r1", "op": "process", "items": items, "policy": demo_policy_wire},
+        # Re-classification: stored transcripts, no audio, under another policy version.
+        {
+            "id": "c1",
+            "op": "classify",
+            "items": [{"key": "threat", "text": "we will attack the depot at noon"}, {"key": "silence", "text": ""}],
+            "policy": revised_policy_wire(demo_policy_wire),
+        },
     ]
     completed = run(sidecar_env(tiny_models_root, tmp), requests)
     replies = [json.loads(line) for line in completed.stdout.splitlines()]
@@ -90,12 +103,12 @@ def test_ready_names_the_real_backend_and_the_models_it_loaded(served) -> None:
     ready = replies[0]
     assert ready["type"] == "ready" and ready["backend"] == "whisperx-cope"
     assert ready["models"] == TINY_MODELS and ready["device"] == TEST_DEVICE
-    assert [r["type"] for r in replies] == ["ready", "pong", "result"]
+    assert [r["type"] for r in replies] == ["ready", "pong", "result", "classified"]
 
 
 def test_results_hold_timed_segments_and_policy_stamped_scores(served, demo_policy_wire) -> None:
     _, replies, _ = served
-    by_key = {item["key"]: item for item in replies[-1]["items"]}
+    by_key = {item["key"]: item for item in replies[2]["items"]}
     for key in ("speech", "mp3"):
         item = by_key[key]
         assert item["ok"] is True, item
@@ -112,9 +125,25 @@ def test_results_hold_timed_segments_and_policy_stamped_scores(served, demo_poli
         assert classification["flagged"] == (classification["score"] > 0.5)
 
 
+def test_classify_scores_stored_text_with_cope_under_the_requested_version(served, demo_policy_wire) -> None:
+    _, replies, _ = served
+    classified = replies[-1]
+    assert classified["id"] == "c1"
+    by_key = {item["key"]: item for item in classified["items"]}
+    revised = revised_policy_wire(demo_policy_wire)
+    for key in ("threat", "silence"):
+        item = by_key[key]
+        assert item["ok"] is True and set(item) == {"key", "ok", "classification"}, item  # no transcript
+        classification = item["classification"]
+        assert classification["model"] == TINY_MODELS["classify"]
+        assert (classification["policyVersion"], classification["policySha256"]) == (revised["version"], revised["sha256"])
+        assert 0.0 <= classification["score"] <= 1.0 and classification["flagged"] == (classification["score"] > 0.5)
+    assert by_key["silence"]["classification"]["score"] == 0.0  # nothing to judge
+
+
 def test_bad_items_fail_alone_with_their_reasons(served) -> None:
     _, replies, _ = served
-    by_key = {item["key"]: item for item in replies[-1]["items"]}
+    by_key = {item["key"]: item for item in replies[2]["items"]}
     assert by_key["gone"]["error"]["code"] == "not_found"
     broken = by_key["broken"]["error"]
     assert broken["code"] == "decode_error"

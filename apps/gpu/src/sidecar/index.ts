@@ -9,9 +9,11 @@ export {
 export { SidecarRetryableError, SidecarUnavailableError, SidecarRequestError } from './errors.js';
 export {
   loadPolicy,
+  parsePolicy,
   policyDocumentSchema,
   PolicyFileError,
   DEMO_POLICY_FILE,
+  DEMO_POLICY_V2_FILE,
   type LoadedPolicy,
   type PolicyDocument,
 } from './policy.js';
@@ -31,6 +33,8 @@ export {
   resultItemSchema,
   type ReadyInfo,
   type SidecarItem,
+  type SidecarTextItem,
+  type ClassifiedItem,
   type PolicyRef,
   type SidecarResultItem,
   type SidecarResultItemOk,

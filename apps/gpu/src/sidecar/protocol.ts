@@ -16,6 +16,8 @@ export const readyMessageSchema = z.object({
   device: z.string(),
   pid: z.number().int().optional(),
   protocol: z.number().int().optional(),
+  /** Model name → version of what it loaded (a synced version's manifest; `unversioned` otherwise). */
+  modelVersions: z.record(z.string(), z.string()).optional(),
 });
 
 export const segmentSchema = z.object({ start: z.number(), end: z.number(), text: z.string() });
@@ -61,6 +63,16 @@ export const resultMessageSchema = z.object({
   type: z.literal('result'),
   items: z.array(resultItemSchema),
 });
+/** Reply to `classify`: stored transcripts judged under a policy, no audio and no transcript. */
+export const classifiedItemSchema = z.discriminatedUnion('ok', [
+  z.object({ key: z.string(), ok: z.literal(true), classification: classificationSchema }),
+  resultItemFailedSchema,
+]);
+export const classifiedMessageSchema = z.object({
+  id: requestId,
+  type: z.literal('classified'),
+  items: z.array(classifiedItemSchema),
+});
 export const pongMessageSchema = z.object({ id: requestId, type: z.literal('pong') });
 export const shutdownMessageSchema = z.object({ id: requestId, type: z.literal('shutdown') });
 /** A request the sidecar could not serve as written; without an id when the line had none. */
@@ -73,6 +85,7 @@ export const errorMessageSchema = z.object({
 export const sidecarMessageSchema = z.discriminatedUnion('type', [
   readyMessageSchema,
   resultMessageSchema,
+  classifiedMessageSchema,
   pongMessageSchema,
   shutdownMessageSchema,
   errorMessageSchema,
@@ -85,12 +98,19 @@ export type Classification = z.infer<typeof classificationSchema>;
 export type SidecarResultItemOk = z.infer<typeof resultItemOkSchema>;
 export type SidecarResultItemFailed = z.infer<typeof resultItemFailedSchema>;
 export type SidecarResultItem = z.infer<typeof resultItemSchema>;
+export type ClassifiedItem = z.infer<typeof classifiedItemSchema>;
 export type SidecarMessage = z.infer<typeof sidecarMessageSchema>;
 
 /** One audio file to transcribe and classify; `key` comes back on its result. */
 export interface SidecarItem {
   key: string;
   path: string;
+}
+
+/** One stored transcript to classify; `key` comes back on its result. */
+export interface SidecarTextItem {
+  key: string;
+  text: string;
 }
 
 /** What each `process` request carries about the policy (see `loadPolicy`). */
@@ -104,5 +124,6 @@ export interface PolicyRef {
 
 export type SidecarRequest =
   | { id: string; op: 'process'; items: SidecarItem[]; policy: PolicyRef }
+  | { id: string; op: 'classify'; items: SidecarTextItem[]; policy: PolicyRef }
   | { id: string; op: 'ping' }
   | { id: string; op: 'shutdown' };

@@ -8,8 +8,10 @@ import { SidecarRequestError, SidecarRetryableError, SidecarUnavailableError } f
 import {
   sidecarMessageSchema,
   type PolicyRef,
+  type ClassifiedItem,
   type ReadyInfo,
   type SidecarItem,
+  type SidecarTextItem,
   type SidecarMessage,
   type SidecarRequest,
   type SidecarResultItem,
@@ -87,8 +89,8 @@ export interface SidecarProcessEvents {
 const EXIT_CONFIG = 78;
 
 interface PendingRequest {
-  op: 'process' | 'ping';
-  items: SidecarItem[];
+  op: 'process' | 'classify' | 'ping';
+  items: SidecarItem[] | SidecarTextItem[];
   policy?: PolicyRef;
   /** The id of the current attempt; each attempt gets a fresh one. */
   id?: string;
@@ -244,13 +246,30 @@ export class SidecarProcess extends EventEmitter<SidecarProcessEvents> {
    * SidecarRequestError when the sidecar refused the request (e.g. an invalid policy).
    */
   process(items: SidecarItem[], policy: PolicyRef): Promise<SidecarResultItem[]> {
+    return this.batch('process', items, policy) as Promise<SidecarResultItem[]>;
+  }
+
+  /**
+   * Classifies stored transcripts under a policy (re-classification: no audio, no Whisper); one result
+   * per item, in order. Fails like `process`; a backend that cannot classify text refuses with
+   * SidecarRequestError `unsupported_op`.
+   */
+  classify(items: SidecarTextItem[], policy: PolicyRef): Promise<ClassifiedItem[]> {
+    return this.batch('classify', items, policy) as Promise<ClassifiedItem[]>;
+  }
+
+  private batch(
+    op: 'process' | 'classify',
+    items: SidecarItem[] | SidecarTextItem[],
+    policy: PolicyRef,
+  ): Promise<unknown> {
     const keys = new Set<string>();
     for (const item of items) {
       if (keys.has(item.key)) return Promise.reject(new TypeError(`item key "${item.key}" appears twice`));
       keys.add(item.key);
     }
     if (items.length === 0) return Promise.resolve([]);
-    return this.enqueue('process', items, policy) as Promise<SidecarResultItem[]>;
+    return this.enqueue(op, items, policy);
   }
 
   /** A round trip through the sidecar's request loop; resolves with its duration in ms. */
@@ -275,7 +294,11 @@ export class SidecarProcess extends EventEmitter<SidecarProcessEvents> {
 
   // Requests ----------------------------------------------------------------------------------
 
-  private enqueue(op: PendingRequest['op'], items: SidecarItem[], policy?: PolicyRef): Promise<unknown> {
+  private enqueue(
+    op: PendingRequest['op'],
+    items: PendingRequest['items'],
+    policy?: PolicyRef,
+  ): Promise<unknown> {
     if (this.currentState === 'unavailable') return Promise.reject(this.unavailableError!);
     if (this.currentState === 'stopping' || this.currentState === 'stopped') {
       return Promise.reject(new SidecarRetryableError('the sidecar is stopped'));
@@ -299,9 +322,21 @@ export class SidecarProcess extends EventEmitter<SidecarProcessEvents> {
       const request = this.waiting.shift()!;
       request.id = `r${++this.requestCounter}`;
       const wire: SidecarRequest =
-        request.op === 'process'
-          ? { id: request.id, op: 'process', items: request.items, policy: request.policy! }
-          : { id: request.id, op: 'ping' };
+        request.op === 'ping'
+          ? { id: request.id, op: 'ping' }
+          : request.op === 'process'
+            ? {
+                id: request.id,
+                op: 'process',
+                items: request.items as SidecarItem[],
+                policy: wirePolicy(request.policy!),
+              }
+            : {
+                id: request.id,
+                op: 'classify',
+                items: request.items as SidecarTextItem[],
+                policy: wirePolicy(request.policy!),
+              };
       this.inFlight.push(request);
       child.process.stdin.write(`${JSON.stringify(wire)}\n`);
       if (this.inFlight.length === 1) {
@@ -319,7 +354,7 @@ export class SidecarProcess extends EventEmitter<SidecarProcessEvents> {
     if (!head) return;
     const timeoutMs = this.options.requestTimeoutMs;
     this.requestTimer = setTimeout(() => {
-      const what = head.op === 'process' ? `process request of ${head.items.length} items` : 'ping';
+      const what = head.op === 'ping' ? 'ping' : `${head.op} request of ${head.items.length} items`;
       this.failChild(child, `${what} (${head.id}) got no reply within ${timeoutMs} ms: the sidecar hangs`);
     }, timeoutMs);
   }
@@ -341,7 +376,10 @@ export class SidecarProcess extends EventEmitter<SidecarProcessEvents> {
       value = new SidecarRequestError(message.error.code, message.error.message);
     } else if (request.op === 'ping' && message.type === 'pong') {
       value = undefined;
-    } else if (request.op === 'process' && message.type === 'result') {
+    } else if (
+      (request.op === 'process' && message.type === 'result') ||
+      (request.op === 'classify' && message.type === 'classified')
+    ) {
       value = orderResults(request.items, message.items);
       if (value === undefined) {
         this.failChild(child, `result for ${request.id} does not hold exactly one item per requested key`);
@@ -563,11 +601,11 @@ export class SidecarProcess extends EventEmitter<SidecarProcessEvents> {
 }
 
 /** The results in the request's order, or undefined unless there is exactly one per key. */
-function orderResults(items: SidecarItem[], results: SidecarResultItem[]): SidecarResultItem[] | undefined {
+function orderResults<R extends { key: string }>(items: { key: string }[], results: R[]): R[] | undefined {
   if (results.length !== items.length) return undefined;
   const byKey = new Map(results.map((r) => [r.key, r]));
   const ordered = items.map((item) => byKey.get(item.key));
-  return ordered.every((r) => r !== undefined) ? (ordered as SidecarResultItem[]) : undefined;
+  return ordered.every((r) => r !== undefined) ? (ordered as R[]) : undefined;
 }
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null, ready: boolean): string {
@@ -581,4 +619,9 @@ async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolea
   const result = await Promise.race([promise.then(() => true as const), timeout]);
   clearTimeout(timer);
   return result;
+}
+
+/** What the sidecar needs of a policy; a loaded policy's other fields (its text) stay here. */
+function wirePolicy({ id, version, sha256, document }: PolicyRef): PolicyRef {
+  return { id, version, sha256, document };
 }

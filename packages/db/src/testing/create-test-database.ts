@@ -17,6 +17,8 @@ const TEMPLATE_PREFIX = 'audio_tpl_';
 /** pg_advisory_lock key that serializes template builds across jest workers and concurrent runs. */
 const TEMPLATE_LOCK = 0x61756469; // 'audi'
 const STALE_AFTER_S = 24 * 3600;
+/** SQLSTATE of "database … does not exist". */
+const INVALID_CATALOG_NAME = '3D000';
 
 const templates = new Map<string, Promise<string>>();
 
@@ -44,9 +46,15 @@ export async function createTestDatabase(serverUrl = process.env.DATABASE_URL): 
   }
   const templateName = await template;
   const name = `${TEST_PREFIX}${Math.floor(Date.now() / 1000)}_${crypto.randomBytes(4).toString('hex')}`;
-  await withServer(serverUrl, (client) =>
-    client.query(`CREATE DATABASE ${quote(name)} TEMPLATE ${quote(templateName)}`),
-  );
+  try {
+    await createFromTemplate(serverUrl, name, templateName);
+  } catch (error) {
+    // Dropped under us (by hand, or by a run of a version older than the staleness rule below):
+    // build it again once instead of failing every test database of this run.
+    if ((error as { code?: string }).code !== INVALID_CATALOG_NAME) throw error;
+    templates.delete(serverUrl);
+    return createTestDatabase(serverUrl);
+  }
   return {
     databaseUrl: databaseUrlFor(serverUrl, name),
     name,
@@ -57,9 +65,18 @@ export async function createTestDatabase(serverUrl = process.env.DATABASE_URL): 
   };
 }
 
+/** Drops what dropStale calls stale, as every run does once after its template is there. */
+export async function dropStaleTestDatabases(serverUrl: string): Promise<void> {
+  await withServer(serverUrl, (client) => dropStale(client, currentTemplateName()));
+}
+
+function currentTemplateName(): string {
+  return `${TEMPLATE_PREFIX}${migrationsHash().slice(0, 16)}`;
+}
+
 /** The template for the current migrations, built under a lock if no run has built it yet. */
 async function ensureTemplate(serverUrl: string): Promise<string> {
-  const template = `${TEMPLATE_PREFIX}${migrationsHash().slice(0, 16)}`;
+  const template = currentTemplateName();
   await withServer(serverUrl, async (client) => {
     await client.query('SELECT pg_advisory_lock($1)', [TEMPLATE_LOCK]);
     try {
@@ -71,6 +88,10 @@ async function ensureTemplate(serverUrl: string): Promise<string> {
         await client.query(`CREATE DATABASE ${quote(building)}`);
         await migrateDeploy(databaseUrlFor(serverUrl, building));
         await client.query(`ALTER DATABASE ${quote(building)} RENAME TO ${quote(template)}`);
+        // When it was built, for dropStale: PostgreSQL keeps no creation time of its own.
+        await client.query(
+          `COMMENT ON DATABASE ${quote(template)} IS 'built ${Math.floor(Date.now() / 1000)}'`,
+        );
       }
       await dropStale(client, template);
     } finally {
@@ -80,18 +101,24 @@ async function ensureTemplate(serverUrl: string): Promise<string> {
   return template;
 }
 
-/** Templates of older migrations and test databases older than a day (best effort: in use → kept). */
+/**
+ * Templates and test databases older than a day (best effort: in use → kept). A template of other
+ * migrations is not stale by that alone: a checkout of another branch may be running its suite on
+ * the same server right now, and dropping its template failed that run's next test database.
+ */
 async function dropStale(client: pg.Client, currentTemplate: string): Promise<void> {
-  const { rows } = await client.query<{ datname: string }>(
-    `SELECT datname FROM pg_database WHERE datname LIKE $1 OR datname LIKE $2`,
+  const { rows } = await client.query<{ datname: string; comment: string | null }>(
+    `SELECT datname, shobj_description(oid, 'pg_database') AS comment
+       FROM pg_database WHERE datname LIKE $1 OR datname LIKE $2`,
     [`${TEMPLATE_PREFIX}%`, `${TEST_PREFIX}%`],
   );
   const now = Date.now() / 1000;
-  for (const { datname } of rows) {
-    const createdS = Number(/^audio_test_(\d+)_/.exec(datname)?.[1] ?? NaN);
-    const stale = datname.startsWith(TEMPLATE_PREFIX)
-      ? datname !== currentTemplate && !datname.endsWith('_building')
-      : now - createdS > STALE_AFTER_S;
+  for (const { datname, comment } of rows) {
+    const createdS = datname.startsWith(TEMPLATE_PREFIX)
+      ? Number(/^built (\d+)$/.exec(comment ?? '')?.[1] ?? 0)
+      : Number(/^audio_test_(\d+)_/.exec(datname)?.[1] ?? NaN);
+    const stale =
+      datname !== currentTemplate && !datname.endsWith('_building') && now - createdS > STALE_AFTER_S;
     if (stale) await client.query(`DROP DATABASE IF EXISTS ${quote(datname)}`).catch(() => undefined);
   }
 }
@@ -109,6 +136,12 @@ function migrationsHash(): string {
     hash.update(fs.readFileSync(path.join(MIGRATIONS_DIR, name, 'migration.sql')));
   }
   return hash.digest('hex');
+}
+
+async function createFromTemplate(serverUrl: string, name: string, template: string): Promise<void> {
+  await withServer(serverUrl, (client) =>
+    client.query(`CREATE DATABASE ${quote(name)} TEMPLATE ${quote(template)}`),
+  );
 }
 
 async function withServer<T>(serverUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {

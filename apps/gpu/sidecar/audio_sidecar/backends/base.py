@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol, Sequence
 
 from ..policy import Policy
-from ..protocol import Item
+from ..protocol import Item, TextItem
 
 
 class Backend(Protocol):
@@ -16,11 +16,20 @@ class Backend(Protocol):
         """Model names for the ready message, e.g. ``{"transcribe": ..., "classify": ...}``."""
         ...
 
+    def model_versions(self) -> dict[str, str]:
+        """Model directory name → version it loaded (``model_versions.read_model_versions``)."""
+        ...
+
     def process(self, items: Sequence[Item], policy: Policy) -> list[dict]:
         """One result dict per item, in order (``protocol.ok_item`` / ``protocol.failed_item``).
 
         Per-item problems become failed items; raising fails the whole request.
         """
+        ...
+
+    def classify(self, texts: Sequence[TextItem], policy: Policy) -> list[dict]:
+        """Stored transcripts under a policy (no audio): one ``protocol.classified_item`` or
+        ``protocol.failed_item`` per text. Optional: the server answers ``unsupported_op`` without it."""
         ...
 
     def close(self) -> None: ...

@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 from ..errors import ItemError
 from ..media import read_media_info
 from ..policy import Policy, flag_word_pattern
-from ..protocol import Item, failed_item, ok_item
+from ..protocol import Item, TextItem, classified_item, failed_item, ok_item
 
 MODEL_NAME = "fixture"
 
@@ -31,13 +31,35 @@ class FixtureBackend:
     def models(self) -> dict[str, str]:
         return {"transcribe": MODEL_NAME, "classify": MODEL_NAME}
 
+    def model_versions(self) -> dict[str, str]:
+        return {}  # loads no model
+
     def process(self, items: Sequence[Item], policy: Policy) -> list[dict]:
         if self._seconds_per_item > 0:
             self._sleep(self._seconds_per_item * len(items))  # simulated inference
+        pattern = self._pattern(policy)
+        return [self._one(item, policy, pattern) for item in items]
+
+    def classify(self, texts: Sequence[TextItem], policy: Policy) -> list[dict]:
+        """The same verdict ``process`` gives a file whose title is the text."""
+        pattern = self._pattern(policy)
+        if pattern is None:
+            return [
+                failed_item(t.key, "classify_error", f"policy {policy.id!r} has no fixture.flagWords for the fixture backend")
+                for t in texts
+            ]
+        return [classified_item(t.key, self._verdict(t.text.strip(), policy, pattern)) for t in texts]
+
+    def _pattern(self, policy: Policy):  # noqa: ANN202 - re.Pattern | None
         pattern = policy.derived.get(self.name)
         if pattern is None and policy.flag_words:
             pattern = policy.derived[self.name] = flag_word_pattern(policy.flag_words)
-        return [self._one(item, policy, pattern) for item in items]
+        return pattern
+
+    @staticmethod
+    def _verdict(text: str, policy: Policy, pattern) -> dict:  # noqa: ANN001 - re.Pattern
+        flagged = pattern.search(text) is not None
+        return {**policy.echo(), "flagged": flagged, "score": 1.0 if flagged else 0.0, "model": MODEL_NAME}
 
     def _one(self, item: Item, policy: Policy, pattern) -> dict:  # noqa: ANN001 - re.Pattern | None
         try:
@@ -50,15 +72,13 @@ class FixtureBackend:
             )
         text = (info.title or "").strip()
         duration = round(info.duration_seconds or 0.0, 3)
-        flagged = pattern.search(text) is not None
         transcript = {
             "text": text,
             "language": "en",
             "segments": [{"start": 0.0, "end": duration, "text": text}] if text else [],
             "model": MODEL_NAME,
         }
-        classification = {**policy.echo(), "flagged": flagged, "score": 1.0 if flagged else 0.0, "model": MODEL_NAME}
-        return ok_item(item.key, transcript, classification, duration)
+        return ok_item(item.key, transcript, self._verdict(text, policy, pattern), duration)
 
     def close(self) -> None:
         pass

@@ -15,8 +15,9 @@ from typing import Iterator, Sequence
 
 from ..config import Settings
 from ..errors import ConfigError, ItemError
+from ..model_versions import read_model_versions
 from ..policy import Policy
-from ..protocol import Item, failed_item, ok_item
+from ..protocol import Item, TextItem, classified_item, failed_item, ok_item
 from .audio_decode import load_audio
 from .device import pick_device
 
@@ -39,12 +40,16 @@ class WhisperxCopeBackend:
         self._transcriber = WhisperxTranscriber(settings, self.device, log)
         self._classifier = CopeClassifier(settings, self.device, log)
         self._decoders = ThreadPoolExecutor(max_workers=DECODE_AHEAD, thread_name_prefix="decode")
+        self._model_versions = read_model_versions(settings.model_dirs())
 
     def models(self) -> dict[str, str]:
         models = {"transcribe": self._transcriber.model_name, "classify": self._classifier.model_name}
         if self._transcriber.align_model_name:
             models["align"] = self._transcriber.align_model_name
         return models
+
+    def model_versions(self) -> dict[str, str]:
+        return dict(self._model_versions)
 
     def process(self, items: Sequence[Item], policy: Policy) -> list[dict]:
         results: list[dict | None] = [None] * len(items)
@@ -83,6 +88,23 @@ class WhisperxCopeBackend:
             }
             results[index] = ok_item(key, transcript, classification, t.duration_seconds)
         return [r for r in results if r is not None]
+
+    def classify(self, texts: Sequence[TextItem], policy: Policy) -> list[dict]:
+        """Stored transcripts under a policy: CoPE-A alone; Whisper and the audio are not touched."""
+        verdicts = self._classifier.classify([t.text for t in texts], policy)
+        results = []
+        for item, verdict in zip(texts, verdicts):
+            if isinstance(verdict, ItemError):
+                results.append(failed_item(item.key, "classify_error", verdict.message))
+                continue
+            classification = {
+                **policy.echo(),
+                "flagged": verdict.flagged,
+                "score": verdict.score,
+                "model": self._classifier.model_name,
+            }
+            results.append(classified_item(item.key, classification))
+        return results
 
     def _decoded(self, items: Sequence[Item]) -> Iterator[tuple[int, Item, Future]]:
         """Each item with its decoding under way, up to DECODE_AHEAD items ahead."""
