@@ -191,6 +191,10 @@ describe('batch pages and the review UI', () => {
       const host = (health.body as HealthReport).hosts?.find((h) => h.hostId === 'gpu-7');
       expect(host?.models).toEqual({ whisperx: 'large-v3-2025-01', 'cope-a-lora': '2025-06-01' });
       expect(host?.workers[0]).toMatchObject({ release: '2026.11.2' });
+      const metrics = await request(dashboard.app).get('/metrics').expect(200);
+      expect(metrics.text).toContain(
+        'audio_host_model_info{host="gpu-7",model="whisperx",version="large-v3-2025-01"} 1',
+      );
     } finally {
       await heartbeat.stop();
       connection.disconnect();

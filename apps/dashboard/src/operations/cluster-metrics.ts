@@ -131,6 +131,19 @@ export function registerClusterMetrics(
     "Age of a worker process's last heartbeat",
     (w) => w.ageSeconds,
   );
+  // An info metric: 1 per model version a host's processes have loaded; a fleet on mixed versions
+  // shows as more than one version per model (`count by (model) (count by (model, version) (…)) > 1`).
+  gauge(
+    'audio_host_model_info',
+    'Model versions the processes of a host report in their heartbeats (value 1)',
+    ['host', 'model', 'version'],
+    (g, s) => {
+      for (const h of s.health.hosts ?? [])
+        for (const w of h.workers)
+          for (const [model, version] of Object.entries(w.models ?? {}))
+            g.set({ host: h.hostId, model, version }, 1);
+    },
+  );
   gauge('audio_batches', 'Batches by status', ['status'], (g, s) => {
     for (const b of s.batches ?? []) g.set({ status: b.status }, b.batches);
   });

@@ -181,7 +181,7 @@ export function createResearchRoutes(options: ResearchRoutesOptions): Router {
       research.versionCounts(policy),
       research.reviewedVerdicts(policy),
     ]);
-    const categories = CODEBOOK.category.filter((c) => c !== 'none');
+    const categories = [...CODEBOOK.category];
     const e = evaluatePolicy(verdicts, counts, policy.controlShare, categories);
     const categoryRows = e.agreement.categories.map(
       (c) =>
