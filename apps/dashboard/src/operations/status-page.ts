@@ -107,8 +107,7 @@ function statusBody(r: HealthReport): SafeHtml {
           ${noon ? html`due by ${formatTime(noon.deadlineAt)}; ${noon.flaggedWaiting} flagged items wait for review${noon.failedBatchIds.length ? `; ${noon.failedBatchIds.length} failed as a whole (not due until replayed)` : ''}` : 'Postgres unavailable'}
         </div>
       </div>
-      ${forecastCard(r.noonForecast)}
-      ${failedCard(r)}
+      ${forecastCard(r.noonForecast)} ${failedCard(r)}
       <div class="card">
         <div class="label">Stuck batches</div>
         <div class="value">${r.stuckBatches ? r.stuckBatches.count : '–'}</div>
