@@ -125,6 +125,17 @@ describe('the noon forecast', () => {
     });
     await batches.markUnpacking(batchId, host);
     await batches.markUnpacked(batchId, { fileCount: 10_060 });
+    // And a batch that failed as a whole, due by its transfer time: not due, not a problem (issue 16's bug 2).
+    const failedId = '20250101-000000-fa11ed';
+    await batches.create({
+      batchId: failedId,
+      archiveKey: `archives/${failedId}.tar`,
+      sha256: SHA,
+      sizeBytes: 1000,
+      source: 'test',
+      transferredAt: new Date(Date.now() - 9 * 3_600_000),
+    });
+    await batches.markFailed(failedId, { code: 'truncated_archive', message: 'truncated' });
     const start = Date.now() - 10 * 60_000;
     await dashboard.db.prisma.audioFile.createMany({
       data: Array.from({ length: 60 }, (_, i) => ({
@@ -138,7 +149,7 @@ describe('the noon forecast', () => {
   });
   afterAll(() => dashboard?.close());
 
-  it('warns (200, status warning, CLI exit 3) when the projection passes the deadline, before it is missed', async () => {
+  it('warns (200, status degraded, CLI exit 3) when the projection passes the deadline, before it is missed', async () => {
     const connection = new Redis(dashboard.redisUrl);
     const heartbeat = new HeartbeatPublisher(
       connection,
@@ -151,7 +162,9 @@ describe('the noon forecast', () => {
       let report = (await request(dashboard.app).get('/health').expect(200)).body as HealthReport;
       expect(report.status).toBe('degraded');
       expect(report.noonForecast?.state).toBe('unknown');
+      // The batch that failed as a whole is a warning of its own (recent failures), not a noon problem.
       expect(report.warnings).toEqual([
+        '1 batch failed in the last 1.0 d: 20250101-000000-fa11ed (truncated_archive)',
         'noon forecast: 10000 files of 1 batch due by 23:59 ' +
           `${dashboard.env.NOON_TIME_ZONE}, and no live processing host`,
       ]);
@@ -160,14 +173,19 @@ describe('the noon forecast', () => {
       report = (await request(dashboard.app).get('/health').expect(200)).body as HealthReport;
       expect(report.status).toBe('degraded');
       expect(report.problems).toEqual([]);
-      expect(report.noonTarget).toMatchObject({ met: false, deadlinePassed: false });
+      expect(report.noonTarget).toMatchObject({
+        met: false,
+        deadlinePassed: false,
+        batchesDue: 1,
+        failedBatchIds: ['20250101-000000-fa11ed'],
+      });
       const forecast = report.noonForecast!;
       expect(forecast).toMatchObject({ state: 'at_risk', batchesRemaining: 1, filesRemaining: 10_000 });
       expect(forecast.filesPerSecond).toBeCloseTo(59 / 590, 6);
       expect(Date.parse(String(forecast.projectedReadyAt))).toBeGreaterThan(
         Date.parse(String(forecast.deadlineAt)),
       );
-      expect(report.warnings[0]).toMatch(
+      expect(report.warnings[1]).toMatch(
         /^noon forecast: 10000 files of 1 batch due by 23:59 .* are projected ready at \S+, \d+ h \d+ min after the deadline, at 0\.10 files\/s from 1 host$/,
       );
 
@@ -188,8 +206,9 @@ describe('the noon forecast', () => {
       await createUser(dashboard, 'forecast-viewer', 'viewer');
       const viewer = await loginAs(dashboard.app, 'forecast-viewer');
       const page = (await viewer.get('/status').expect(200)).text;
-      expect(page).toContain('badge warning');
+      expect(page).toContain('badge degraded');
       expect(page).toMatch(/id="noon-forecast"[\s\S]*at risk[\s\S]*10000 files left/);
+      expect(page).toContain('1 failed as a whole (not due until replayed)');
     } finally {
       await heartbeat.stop();
       connection.disconnect();

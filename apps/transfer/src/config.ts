@@ -24,6 +24,8 @@ const transferVariables = z.object({
   TRANSFER_SHUTDOWN_TIMEOUT: envVar(durationFromEnv.default(60_000), '60s'),
   STALE_MULTIPART_AFTER: envVar(durationFromEnv.default(7 * 86_400_000), '7d'),
   MULTIPART_JANITOR_INTERVAL: envVar(durationFromEnv.default(3_600_000), '1h'),
+  STORAGE_AUDIT_INTERVAL: envVar(durationFromEnv.pipe(z.number().min(60_000)).optional(), '6h'),
+  STORAGE_AUDIT_REPAIR: envVar(booleanFromEnv.default(false), 'false'),
 
   SFTP_HOST: envVar(z.string().min(1).optional(), 'ingest.example.org'),
   SFTP_PORT: envVar(integerFromEnv(1, 65535).default(22), '22'),
@@ -88,6 +90,10 @@ const transferEnv = transferVariables.transform((e) => ({
   /** Multipart uploads older than this are aborted by the janitor (Swift has no lifecycle rules). */
   staleMultipartAfterMs: e.STALE_MULTIPART_AFTER,
   multipartJanitorIntervalMs: e.MULTIPART_JANITOR_INTERVAL,
+  /** The storage audit as a janitor in the service: every this long (unset: never), repairing or not. */
+  storageAudit: e.STORAGE_AUDIT_INTERVAL
+    ? { intervalMs: e.STORAGE_AUDIT_INTERVAL, repair: e.STORAGE_AUDIT_REPAIR }
+    : null,
   uploadApi: {
     enabled: e.UPLOAD_API_ENABLED,
     /** Deprecated shared bearer token, accepted beside the clients' own tokens while it is set. */

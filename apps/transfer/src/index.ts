@@ -95,6 +95,7 @@ export { buildCli, serve, CliUsageError } from './cli-program.js';
 export { MultipartJanitor } from './multipart-janitor.js';
 export {
   StorageAudit,
+  StorageAuditJanitor,
   formatAuditReport,
   INCONSISTENCY_KINDS,
   QUARANTINE_PREFIX,

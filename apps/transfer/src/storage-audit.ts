@@ -360,3 +360,41 @@ export function formatAuditReport(report: AuditReport): string {
   if (report.findings.length === 0) lines.push('  the database and the bucket agree');
   return `${lines.join('\n')}\n`;
 }
+
+/**
+ * The audit as a janitor in the transfer service (STORAGE_AUDIT_INTERVAL): one run every `intervalMs`,
+ * a warning naming the totals when the database and the bucket disagree, the safe repairs when
+ * `repair`. Several transfer processes may run it at once: every repair is conditional and idempotent.
+ */
+export class StorageAuditJanitor {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly audit: StorageAudit,
+    private readonly options: { intervalMs: number; repair: boolean; logger?: Logger },
+  ) {}
+
+  async runOnce(): Promise<AuditReport> {
+    const report = await this.audit.run({ repair: this.options.repair });
+    const left = report.findings.filter((f) => !f.repaired).length;
+    if (left > 0 || report.refusals.length > 0) {
+      this.options.logger?.warn(
+        { totals: report.totals, unrepaired: left, refusals: report.refusals },
+        'storage audit: the database and the bucket disagree (pnpm audit:storage lists the findings)',
+      );
+    }
+    return report;
+  }
+
+  start(): void {
+    const tick = () =>
+      void this.runOnce().catch((err: unknown) => this.options.logger?.warn({ err }, 'storage audit failed'));
+    this.timer = setInterval(tick, this.options.intervalMs);
+    this.timer.unref();
+    tick();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

@@ -6,6 +6,7 @@ import { ObjectStore, readStorageConfig } from '@audio/storage';
 import { ClientRateLimit } from './client-rate-limit.js';
 import { InboxSource } from './inbox-source.js';
 import { MultipartJanitor } from './multipart-janitor.js';
+import { StorageAudit, StorageAuditJanitor } from './storage-audit.js';
 import { PendingUploads } from './pending-uploads.js';
 import { PresignedUploads } from './presigned-uploads.js';
 import { SftpSource } from './sftp-source.js';
@@ -46,6 +47,7 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
   const parts: { sftp?: SftpSource; inbox?: InboxSource; uploadApi?: RunningUploadApi } = {};
   let heartbeat: HeartbeatPublisher | undefined;
   let janitor: MultipartJanitor | undefined;
+  let auditJanitor: StorageAuditJanitor | undefined;
   let presigner: ObjectStore | undefined;
   try {
     const wantSftp = options.sftp ?? config.sftp !== undefined;
@@ -119,6 +121,13 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
       logger,
     });
     janitor.start();
+    if (config.storageAudit) {
+      auditJanitor = new StorageAuditJanitor(new StorageAudit({ ...context, logger }), {
+        ...config.storageAudit,
+        logger,
+      });
+      auditJanitor.start();
+    }
 
     heartbeat = new HeartbeatPublisher(
       context.redis,
@@ -134,6 +143,7 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
     heartbeat.start();
   } catch (error) {
     janitor?.stop();
+    auditJanitor?.stop();
     await Promise.all([parts.sftp?.close(true), parts.inbox?.close(true), parts.uploadApi?.close(true)]);
     presigner?.destroy();
     await context.close();
@@ -159,6 +169,7 @@ export async function startTransferApp(options: TransferAppOptions = {}): Promis
       closing ??= (async () => {
         await Promise.all([parts.sftp?.close(), parts.inbox?.close(), parts.uploadApi?.close()]);
         janitor?.stop();
+        auditJanitor?.stop();
         presigner?.destroy();
         await heartbeat?.stop();
         await context.close();

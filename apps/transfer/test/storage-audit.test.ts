@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CreateBucketCommand, DeleteBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Db } from '@audio/db';
 import type { ObjectStore } from '@audio/storage';
-import { formatAuditReport, StorageAudit, type AuditReport } from '../src/index.js';
+import { formatAuditReport, StorageAudit, StorageAuditJanitor, type AuditReport } from '../src/index.js';
 import { openTestTransfer, type TestTransfer } from './support/test-context.js';
 
 // Real PostgreSQL and Swift (s3api), one inconsistency of each kind planted. The bucket is this file's
@@ -148,6 +148,25 @@ describe('StorageAudit (pnpm audit:storage)', () => {
     expect((await db.prisma.batch.findUnique({ where: { batchId: '20250701-000000-cccccc' } }))?.status).toBe(
       'transferred',
     );
+  });
+
+  it('runs as a janitor (STORAGE_AUDIT_INTERVAL): a warning with the totals, nothing changed', async () => {
+    const warnings: [unknown, string][] = [];
+    const logger = { warn: (o: unknown, m: string) => warnings.push([o, m]), info: () => undefined };
+    const janitor = new StorageAuditJanitor(new StorageAudit({ ...t.context, logger: logger as never }), {
+      intervalMs: 3_600_000,
+      repair: false,
+      logger: logger as never,
+    });
+    const report = await janitor.runOnce();
+    expect(report.findings).toHaveLength(7);
+    expect(warnings).toEqual([
+      [
+        expect.objectContaining({ unrepaired: 7, totals: expect.objectContaining({ missing_opus: 1 }) }),
+        'storage audit: the database and the bucket disagree (pnpm audit:storage lists the findings)',
+      ],
+    ]);
+    expect(await keys('orphaned/')).toEqual([]);
   });
 
   it('--repair makes the safe repairs, and a second run finds only what it refuses to touch', async () => {

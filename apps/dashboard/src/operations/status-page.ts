@@ -104,11 +104,10 @@ function statusBody(r: HealthReport): SafeHtml {
           ${noon ? html`${noon.batchesComplete} / ${noon.batchesDue} ${noon.met ? html`<span class="badge ok">on track</span>` : html`<span class="badge bad">${noon.deadlinePassed ? 'missed' : 'behind'}</span>`}` : '–'}
         </div>
         <div class="muted">
-          ${noon ? html`due by ${formatTime(noon.deadlineAt)}; ${noon.flaggedWaiting} flagged items wait for review` : 'Postgres unavailable'}
+          ${noon ? html`due by ${formatTime(noon.deadlineAt)}; ${noon.flaggedWaiting} flagged items wait for review${noon.failedBatchIds.length ? `; ${noon.failedBatchIds.length} failed as a whole (not due until replayed)` : ''}` : 'Postgres unavailable'}
         </div>
       </div>
-      ${forecastCard(r.noonForecast)}
-      ${failedCard(r)}
+      ${forecastCard(r.noonForecast)} ${failedCard(r)}
       <div class="card">
         <div class="label">Stuck batches</div>
         <div class="value">${r.stuckBatches ? r.stuckBatches.count : '–'}</div>
