@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@audio/queues';
 import { MonitoringQueries, type Db, type NoonTargetReport, type StuckBatch } from '@audio/db';
 import { readHeartbeats, parseHostQueueName, type Heartbeat } from '@audio/queues';
 import type { ObjectStore } from '@audio/storage';
@@ -65,7 +65,7 @@ export interface HealthReport {
 }
 
 export interface HealthDeps {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   db: Db;
   store: ObjectStore;
