@@ -3,10 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { makeManyFileArchive } from '@audio/fixtures';
 import { freePort } from '@audio/local-services';
-import { createRedisConnection, readRedisConfig, transcribeQueueName } from '@audio/queues';
+import { createRedisConnection, type RedisClient, readRedisConfig, transcribeQueueName } from '@audio/queues';
 import {
   batchRowCounts,
   createPipelineTestEnv,
@@ -24,7 +23,7 @@ import {
 describe('GPU worker processes', () => {
   let t: PipelineTestEnv;
   let apps: InProcessApps;
-  let redis: Redis;
+  let redis: RedisClient;
   let transcribeQueue: Queue;
   let work: string;
   const processes: AppProcess[] = [];

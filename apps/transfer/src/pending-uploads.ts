@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@audio/queues';
 import { z } from 'zod';
 
 const pendingUploadSchema = z.object({
@@ -29,7 +29,7 @@ export type PendingUpload = z.infer<typeof pendingUploadSchema>;
  */
 export class PendingUploads {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly ttlSeconds: number,
   ) {}

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@audio/queues';
 import { BatchRepository, type Db } from '@audio/db';
 import { redactUrl, type Logger } from '@audio/logger';
 import { UNPACK_QUEUE } from '@audio/queues';
@@ -18,7 +18,7 @@ export interface TransferContext {
   db: Db;
   batches: BatchRepository;
   /** A producer connection: commands fail at once while Redis is down instead of piling up. */
-  redis: Redis;
+  redis: RedisClient;
   /** BullMQ key prefix; also the prefix of this app's own Redis keys. */
   redisPrefix: string;
   unpackQueue: Queue;
@@ -88,7 +88,7 @@ export async function openTransferContext(options: TransferContextOptions = {}):
 }
 
 /** Producers do not queue commands offline, so the first command must wait for the connection. */
-async function waitUntilReady(redis: Redis, timeoutMs: number, where: string): Promise<void> {
+async function waitUntilReady(redis: RedisClient, timeoutMs: number, where: string): Promise<void> {
   if (redis.status === 'ready') return;
   const signal = AbortSignal.timeout(timeoutMs);
   let lastError: unknown;

@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import crypto from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { createLogger } from '@audio/logger';
-import { createRedisConnection, readRedisConfig } from '@audio/queues';
+import { createRedisConnection, type RedisClient, readRedisConfig } from '@audio/queues';
 import { BacklogGate } from '../src/backlog-gate.js';
 
 describe('BacklogGate on real Redis', () => {
   const prefix = `{gate-${crypto.randomBytes(3).toString('hex')}}`;
-  let connection: Redis;
+  let connection: RedisClient;
   let backlog: Queue;
   let shared: Worker;
 

@@ -24,3 +24,4 @@ export {
   LOCAL_DATA_DIR,
   type SupervisorState,
 } from './state.js';
+export { startRedisCluster, type RedisCluster, type ClusterNode } from './redis-cluster.js';

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { scanKeys, type RedisClient } from './connections.js';
 
 export const heartbeatSchema = z.object({
   hostId: z.string(),
@@ -28,7 +28,7 @@ export class HeartbeatPublisher {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly identity: {
       hostId: string;
@@ -76,14 +76,8 @@ export class HeartbeatPublisher {
 }
 
 /** All live heartbeats (SCAN, never KEYS: the dashboard must not block a busy Redis). */
-export async function readHeartbeats(redis: Redis, prefix: string): Promise<Heartbeat[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', heartbeatKey(prefix, '*', '*'), 'COUNT', 500);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
+export async function readHeartbeats(redis: RedisClient, prefix: string): Promise<Heartbeat[]> {
+  const keys = await scanKeys(redis, heartbeatKey(prefix, '*', '*'));
   if (keys.length === 0) return [];
   const values = await redis.mget(keys);
   return values

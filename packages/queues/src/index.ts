@@ -69,7 +69,7 @@ export {
   type StageWorkersOptions,
 } from './stage-workers.js';
 export { readRedisConfig, type RedisConfig } from './redis-config.js';
-export { createRedisConnection, type ConnectionRole } from './connections.js';
+export { createRedisConnection, scanKeys, type ConnectionRole, type RedisClient } from './connections.js';
 export {
   buildBatchFlow,
   batchJobIds,

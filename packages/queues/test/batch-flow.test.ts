@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import crypto from 'node:crypto';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import {
   BatchFlowProducer,
   batchJobIds,
   buildBatchFlow,
   convertQueueName,
   createRedisConnection,
+  type RedisClient,
   finalizeQueueName,
   decodeFailure,
   readRedisConfig,
@@ -59,7 +59,7 @@ describe('buildBatchFlow', () => {
 });
 
 describe('batch flow on real Redis', () => {
-  let connection: Redis;
+  let connection: RedisClient;
   const config = readRedisConfig();
   const prefix = `{test-${crypto.randomBytes(4).toString('hex')}}`;
   const workers: Worker[] = [];

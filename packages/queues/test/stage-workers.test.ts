@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { createLogger } from '@audio/logger';
 import {
   createRedisConnection,
+  type RedisClient,
   decodeFailure,
   MissingHandlerError,
   PipelineError,
@@ -18,7 +18,7 @@ const batchId = '20250622-143052-a1b2c3';
 const logger = createLogger({ name: 'stage-workers-test', level: 'silent' });
 
 describe('StageWorkers', () => {
-  let connection: Redis;
+  let connection: RedisClient;
   const prefix = `{stage-${crypto.randomBytes(4).toString('hex')}}`;
 
   beforeAll(() => {

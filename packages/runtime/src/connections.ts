@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@audio/queues';
 import { createDb, readDbConfig, type Db, type DbConfig } from '@audio/db';
 import { createLogger, type Logger } from '@audio/logger';
 import { createRedisConnection, readRedisConfig, type ConnectionRole, type RedisConfig } from '@audio/queues';
@@ -21,7 +21,7 @@ export interface Connections {
   env: NodeJS.ProcessEnv;
   logger: Logger;
   redisConfig: RedisConfig;
-  redis: Redis;
+  redis: RedisClient;
   /** BullMQ key prefix (QUEUE_PREFIX); also the prefix of the apps' own Redis keys. */
   prefix: string;
   db: Db;

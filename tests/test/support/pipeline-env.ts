@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createDb, type Db } from '@audio/db';
 import { createTestDatabase, type TestDatabase } from '@audio/db/testing';
-import { createRedisConnection, readRedisConfig } from '@audio/queues';
+import { createRedisConnection, readRedisConfig, scanKeys } from '@audio/queues';
 import { ObjectStore, readStorageConfig } from '@audio/storage';
 
 /**
@@ -75,12 +75,9 @@ export async function createPipelineTestEnv(
       await db.close();
       await database.drop().catch(() => undefined);
       const redis = createRedisConnection(readRedisConfig(env), 'worker');
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length) await redis.del(...keys);
-      } while (cursor !== '0');
+      await scanKeys(redis, `${prefix}:*`, async (keys) => {
+        await redis.del(...keys);
+      });
       redis.disconnect();
       fs.rmSync(scratchRoot, { recursive: true, force: true });
     },

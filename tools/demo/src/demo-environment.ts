@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { createRedisConnection, readRedisConfig } from '@audio/queues';
+import { createRedisConnection, readRedisConfig, scanKeys } from '@audio/queues';
 import { migrateDeploy, MIGRATIONS_DIR } from '@audio/db/testing';
 import {
   describeServices,
@@ -173,12 +173,9 @@ async function removeQueueKeys(env: NodeJS.ProcessEnv): Promise<void> {
   const redis = createRedisConnection(config, 'worker', 'demo-cleanup');
   const giveUp = setTimeout(() => redis.disconnect(), 10_000);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await scanKeys(redis, `${config.prefix}:*`, async (keys) => {
+      await redis.unlink(...keys);
+    });
   } finally {
     clearTimeout(giveUp);
     redis.disconnect();

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import session from 'express-session';
 import RedisStore from 'connect-redis';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@audio/queues';
 
 export const SESSION_COOKIE = 'audio.sid';
 
@@ -11,7 +11,7 @@ export const SESSION_COOKIE = 'audio.sid';
  * (`secure: 'auto'`, which honours `trust proxy` behind a TLS-terminating proxy).
  */
 export function createSessionMiddleware(options: {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   secret: string;
   ttlMs: number;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@audio/queues';
 import {
   MonitoringQueries,
   type Db,
@@ -90,7 +90,7 @@ export interface HealthReport {
 }
 
 export interface HealthDeps {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   db: Db;
   store: ObjectStore;

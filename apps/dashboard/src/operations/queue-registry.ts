@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@audio/queues';
 import type { Logger } from '@audio/logger';
-import { parseHostQueueName, readHeartbeats, UNPACK_QUEUE, type Heartbeat } from '@audio/queues';
+import { parseHostQueueName, readHeartbeats, scanKeys, UNPACK_QUEUE, type Heartbeat } from '@audio/queues';
 
 /** Every Nth discovery also scans Redis for queues no live worker names (a dead host's backlog). */
 const KEY_SCAN_EVERY = 20;
@@ -18,7 +18,7 @@ export class QueueRegistry {
   private rounds = 0;
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     readonly prefix: string,
     private readonly logger?: Logger,
   ) {
@@ -84,17 +84,10 @@ export class QueueRegistry {
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
   }
 
-  /** Queue names from BullMQ's `{prefix}:{name}:meta` keys (SCAN, never KEYS). */
+  /** Queue names from BullMQ's `{prefix}:{name}:meta` keys (SCAN on every master, never KEYS). */
   private async scanQueueNames(): Promise<string[]> {
-    const pattern = `${escapeGlob(this.prefix)}:*:meta`;
-    const names = new Set<string>();
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.connection.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      for (const key of keys) names.add(key.slice(this.prefix.length + 1, -':meta'.length));
-    } while (cursor !== '0');
-    return [...names];
+    const keys = await scanKeys(this.connection, `${escapeGlob(this.prefix)}:*:meta`);
+    return [...new Set(keys.map((key) => key.slice(this.prefix.length + 1, -':meta'.length)))];
   }
 }
 

@@ -1,5 +1,5 @@
 import express, { type ErrorRequestHandler } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@audio/queues';
 import { MonitoringQueries, ReviewerRepository, type Db } from '@audio/db';
 import type { Logger } from '@audio/logger';
 import type { PipelineMetrics } from '@audio/metrics';
@@ -29,7 +29,7 @@ export interface DashboardDeps {
   config: DashboardConfig;
   db: Db;
   /** A producer-style connection (no offline queue): sessions, heartbeats, health checks. */
-  redis: Redis;
+  redis: RedisClient;
   queues: QueueRegistry;
   store: ObjectStore;
   /** Its registry gets the cluster gauges; /metrics serves it. */

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@audio/queues';
 
 /**
  * Waits until the connection is ready; resolves false at its first connection error or after
@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
  * which says so, and ioredis keeps reconnecting). Needed because producer connections have no offline
  * queue: commands sent while still connecting fail.
  */
-export function waitForRedis(redis: Redis, timeoutMs: number): Promise<boolean> {
+export function waitForRedis(redis: RedisClient, timeoutMs: number): Promise<boolean> {
   if (redis.status === 'ready') return Promise.resolve(true);
   return new Promise((resolve) => {
     const done = (ready: boolean) => {

@@ -1,13 +1,12 @@
 import crypto from 'node:crypto';
 import type { Express } from 'express';
-import type { Redis } from 'ioredis';
 import request from 'supertest';
 import { expect } from '@jest/globals';
 import { createDb, ReviewerRepository, type Db, type RaRole } from '@audio/db';
 import { createTestDatabase, type TestDatabase } from '@audio/db/testing';
 import { createLogger } from '@audio/logger';
 import { PipelineMetrics } from '@audio/metrics';
-import { createRedisConnection } from '@audio/queues';
+import { createRedisConnection, type RedisClient } from '@audio/queues';
 import { ObjectStore, readStorageConfig } from '@audio/storage';
 import type { UserAccounts } from '../../src/index.js';
 import {
@@ -24,7 +23,7 @@ export interface TestDashboard {
   config: DashboardConfig;
   db: Db;
   database: TestDatabase;
-  redis: Redis;
+  redis: RedisClient;
   redisUrl: string;
   prefix: string;
   queues: QueueRegistry;
