@@ -202,6 +202,26 @@ describe('the operator pages in a browser', () => {
     await shot('04-batches-filtered');
   });
 
+  it('offers Replay batch to ops/admin only, behind a confirmation with the form token', async () => {
+    await logIn(page, dashboard!.url, ADMIN, `/batches/${FAILED}`);
+    expect(await page.locator('.actions a.button').allInnerTexts()).toEqual(['Replay batch']);
+    // A post without the session's form token is refused with a page that leads back.
+    const forged = await page.request.post(`${dashboard!.url}/batches/${FAILED}/replay`, { form: {} });
+    expect(forged.status()).toBe(403);
+    // The archive is not in S3 (seeded rows only): the replay says so, nothing is queued.
+    await page.click('.actions a.button');
+    await page.waitForURL(`**/batches/${FAILED}/replay`);
+    await page.click('form.confirm button[type=submit]');
+    expect(await page.locator('main').innerText()).toContain(`cannot replay batch ${FAILED}`);
+    await shot('05-replay-refused');
+
+    await logIn(page, dashboard!.url, VIEWER, `/batches/${FAILED}`);
+    expect(await page.locator('.actions').count()).toBe(0);
+    const viewerGet = await page.goto(`${dashboard!.url}/batches/${FAILED}/replay`);
+    expect(viewerGet!.status()).toBe(403);
+    await logIn(page, dashboard!.url, ADMIN, '/batches');
+  });
+
   it('fits a 390 px screen: the header wraps and "Log out" stays readable; 403/404 are pages with a way back (bug 10)', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     try {
