@@ -7,7 +7,7 @@ const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.
 
 /** The stderr of a process that makes an S3 client, as every CLI does. */
 function stderrOfClientProcess(setting: string | undefined): string {
-  const env = { ...process.env, NODE_OPTIONS: '' };
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
   delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
   if (setting !== undefined) env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = setting;
   const script =
