@@ -25,6 +25,7 @@ const HOUR = 3_600_000;
 const REPLAYED = '20261128-050000-aaaaa1';
 const FAILED = '20261128-051000-aaaaa2';
 const HOSTILE = '20261128-052000-aaaaa3';
+const BIG = '20261126-053000-aaaaa4';
 
 async function seed(db: Db): Promise<void> {
   const batches = new BatchRepository(db);
@@ -95,6 +96,35 @@ async function seed(db: Db): Promise<void> {
   await batches.markUnpacked(HOSTILE, { fileCount: 3 });
   for (const name of ['h1.mp3', 'h2.mp3', 'h3.mp3']) await result(HOSTILE, name, name === 'h2.mp3');
   await batches.markComplete(HOSTILE, { succeeded: 3, failed: 12 });
+
+  // A big batch, two days old: 450 entries, a page of files at a time.
+  const old = new Date(Date.now() - 50 * HOUR);
+  await batches.create({
+    batchId: BIG,
+    archiveKey: `archives/${BIG}.tar`,
+    sha256: 'a'.repeat(64),
+    sizeBytes: 1024,
+    source: 'sftp://ec2/incoming/big.tar',
+    transferredAt: old,
+  });
+  await batches.markUnpacking(BIG, 'gpu-a');
+  await batches.markUnpacked(BIG, { fileCount: 0 });
+  await batches.markComplete(BIG, { succeeded: 0, failed: 450 });
+  await db.prisma.batch.update({
+    where: { batchId: BIG },
+    data: { completedAt: new Date(old.getTime() + HOUR) },
+  });
+  await db.prisma.processingFailure.createMany({
+    data: Array.from({ length: 450 }, (_, i) => ({
+      batchId: BIG,
+      entry: `big/${String(i).padStart(4, '0')}.mp3`,
+      stage: 'unpack' as const,
+      reasonCode: 'not_mp3',
+      message: 'not MP3',
+      createdAt: old,
+      updatedAt: old,
+    })),
+  });
 }
 
 // The dashboard on real servers with seeded batches; Debian's Chromium uses it as an operator would.
@@ -180,7 +210,7 @@ describe('the operator pages in a browser', () => {
 
   it('searches by batch id and source, filters by date and counts per status', async () => {
     await page.goto(`${dashboard!.url}/batches`);
-    expect(await page.locator('.status-counts').innerText()).toContain('all (3)');
+    expect(await page.locator('.status-counts').innerText()).toContain('all (4)');
     expect(await page.locator('.status-counts a[data-status=failed]').innerText()).toBe('failed (1)');
     await page.fill('input[name=q]', 'TRUNCATED');
     await page.click('form.filters button[type=submit]');
@@ -200,6 +230,51 @@ describe('the operator pages in a browser', () => {
     expect(bad!.status()).toBe(400);
     expect(await page.locator('a.button.primary').getAttribute('href')).toBe('/batches');
     await shot('04-batches-filtered');
+  });
+
+  it("filters a batch's files to failed or flagged ones, a page at a time, with links to their jobs", async () => {
+    await page.goto(`${dashboard!.url}/batches/${HOSTILE}`);
+    expect(await page.locator('table.files tbody tr').count()).toBe(15);
+    await page.click('.file-filter a[data-show=failed]');
+    await page.waitForURL(/show=failed/);
+    expect(await page.locator('table.files tbody tr').count()).toBe(12);
+    await page.click('.file-filter a[data-show=flagged]');
+    await page.waitForURL(/show=flagged/);
+    expect(await page.locator('table.files tbody tr').allInnerTexts()).toEqual([
+      expect.stringContaining('h2.mp3'),
+    ]);
+
+    const big = await page.goto(`${dashboard!.url}/batches/${BIG}`);
+    expect((await big!.body()).length).toBeLessThan(400_000);
+    expect(await page.locator('table.files tbody tr').count()).toBe(200);
+    expect(await page.locator('.files-pager').innerText()).toContain('page 1 of 3');
+    await page.click('.files-pager a:has-text("next")');
+    await page.waitForURL(/page=2/);
+    expect(await page.locator('table.files tbody tr').first().innerText()).toContain('big/0200.mp3');
+    await page.goto(`${dashboard!.url}/batches/${BIG}?page=3`);
+    expect(await page.locator('table.files tbody tr').count()).toBe(50);
+    expect((await page.goto(`${dashboard!.url}/batches/${BIG}?show=bogus`))!.status()).toBe(400);
+    await shot('05-big-batch-page');
+  });
+
+  it('offers Replay batch to ops/admin only, behind a confirmation with the form token', async () => {
+    await logIn(page, dashboard!.url, ADMIN, `/batches/${FAILED}`);
+    expect(await page.locator('.actions a.button').allInnerTexts()).toEqual(['Replay batch']);
+    // A post without the session's form token is refused with a page that leads back.
+    const forged = await page.request.post(`${dashboard!.url}/batches/${FAILED}/replay`, { form: {} });
+    expect(forged.status()).toBe(403);
+    // The archive is not in S3 (seeded rows only): the replay says so, nothing is queued.
+    await page.click('.actions a.button');
+    await page.waitForURL(`**/batches/${FAILED}/replay`);
+    await page.click('form.confirm button[type=submit]');
+    expect(await page.locator('main').innerText()).toContain(`cannot replay batch ${FAILED}`);
+    await shot('05-replay-refused');
+
+    await logIn(page, dashboard!.url, VIEWER, `/batches/${FAILED}`);
+    expect(await page.locator('.actions').count()).toBe(0);
+    const viewerGet = await page.goto(`${dashboard!.url}/batches/${FAILED}/replay`);
+    expect(viewerGet!.status()).toBe(403);
+    await logIn(page, dashboard!.url, ADMIN, '/batches');
   });
 
   it('fits a 390 px screen: the header wraps and "Log out" stays readable; 403/404 are pages with a way back (bug 10)', async () => {

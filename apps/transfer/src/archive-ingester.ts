@@ -31,6 +31,11 @@ export interface IngestResult {
   uploaded: boolean;
   /** False when unpack had already taken the batch, so no job was added. */
   queued: boolean;
+  /**
+   * The same archive (same sha256) was ingested before: `batchId` is that first batch, the copy just
+   * uploaded was removed, and nothing new was recorded or queued.
+   */
+  duplicateOf?: string;
 }
 
 /** The archive in S3 differs from the one being ingested under the same batch id. */
@@ -134,6 +139,24 @@ export class ArchiveIngester {
       sizeBytes: file.size,
       source: options.source,
     });
+    if (registration.duplicateOf) {
+      const first = registration.payload.s3Key;
+      if (first !== key) await store.delete(key);
+      log?.warn(
+        { sha256, duplicateOf: registration.duplicateOf },
+        'archive was ingested before (same sha256): linked to the first batch, copy removed',
+      );
+      return {
+        batchId: registration.duplicateOf,
+        archiveKey: first,
+        sha256,
+        sizeBytes: file.size,
+        created: false,
+        uploaded,
+        queued: false,
+        duplicateOf: registration.duplicateOf,
+      };
+    }
     log?.info(
       { size: file.size, sha256, uploaded, created: registration.created, queued: registration.queued },
       'archive ingested',

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { BatchRepository } from '@audio/db';
+import type { Batch, BatchRepository } from '@audio/db';
 import { stageJob, type UnpackPayload } from '@audio/queues';
 
 /** An archive whose upload was verified (size and sha256 of the object equal the source's). */
@@ -22,6 +22,11 @@ export interface Registration {
    */
   queued: boolean;
   payload: UnpackPayload;
+  /**
+   * Set when the same archive (same sha256) was ingested before as another batch: nothing new was
+   * recorded or queued, and this names that first batch, whose results stand for both.
+   */
+  duplicateOf?: string;
 }
 
 /**
@@ -37,6 +42,20 @@ export class BatchRegistrar {
 
   async register(archive: VerifiedArchive): Promise<Registration> {
     const existing = await this.batches.get(archive.batchId);
+    if (!existing) {
+      // The same bytes arriving again (a re-sent file, a second source) are linked to the first batch
+      // instead of becoming a second one whose flagged files would reach the review queue twice.
+      const first = await this.batches.findBySha256(archive.sha256);
+      if (first) {
+        return {
+          created: false,
+          jobId: first.batchId,
+          queued: false,
+          payload: unpackPayloadOf(first),
+          duplicateOf: first.batchId,
+        };
+      }
+    }
     // create() refuses (ConflictingRecordError) a batch id that exists with another archive.
     const batch = await this.batches.create({
       batchId: archive.batchId,
@@ -46,22 +65,30 @@ export class BatchRegistrar {
       source: archive.source,
       transferredAt: existing?.transferredAt ?? new Date(),
     });
-    // The row's transfer time, not now: a repeat produces exactly the first payload.
-    const job = stageJob(
-      'unpack',
-      {
-        batchId: batch.batchId,
-        s3Key: batch.archiveKey,
-        transferredAt: batch.transferredAt.toISOString(),
-        sha256: batch.sha256,
-        sizeBytes: Number(batch.sizeBytes),
-        source: batch.source,
-        run: 0,
-      },
-      { jobId: batch.batchId },
-    );
+    const job = unpackJobOf(batch);
     const queued = batch.status === 'transferred';
     if (queued) await this.unpackQueue.add(job.name, job.data, job.opts);
     return { created: existing === null, jobId: batch.batchId, queued, payload: job.data };
   }
+}
+
+/** The row's transfer time, not now: a repeat produces exactly the first payload. */
+function unpackJobOf(batch: Batch) {
+  return stageJob(
+    'unpack',
+    {
+      batchId: batch.batchId,
+      s3Key: batch.archiveKey,
+      transferredAt: batch.transferredAt.toISOString(),
+      sha256: batch.sha256,
+      sizeBytes: Number(batch.sizeBytes),
+      source: batch.source,
+      run: 0,
+    },
+    { jobId: batch.batchId },
+  );
+}
+
+function unpackPayloadOf(batch: Batch): UnpackPayload {
+  return unpackJobOf(batch).data;
 }

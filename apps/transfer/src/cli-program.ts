@@ -68,7 +68,8 @@ export function buildCli(): Command {
               Boolean(opts.json),
               { file, ...result },
               `${file} → batch ${result.batchId} (${result.archiveKey}, ${result.sizeBytes} bytes, sha256 ${result.sha256})` +
-                `${result.created ? '' : ' [already ingested]'}${result.queued ? ', unpack job queued' : ''}`,
+                `${result.duplicateOf ? ' [the same archive was ingested before: linked to that batch, nothing queued]' : result.created ? '' : ' [already ingested]'}` +
+                `${result.queued ? ', unpack job queued' : ''}`,
             );
           } catch (error) {
             bar.stop();

@@ -118,4 +118,28 @@ describe('ArchiveIngester (Swift, Redis, Postgres)', () => {
     expect(await context.store.head(archiveKey(batchId))).toBeUndefined();
     expect(await context.batches.get(batchId)).toBeNull();
   });
+
+  it('links the same archive ingested again under a new batch id to the first batch (issue 16, bug 5)', async () => {
+    const file = path.join(t.dir, 'twice.tar');
+    await writeTestArchive(file);
+    const first = await context.ingester.ingest(file, { source: 'test:twice' });
+    t.batchIds.add(first.batchId);
+    const secondId = newBatchId();
+    const again = await context.ingester.ingest(file, { source: 'test:twice-again', batchId: secondId });
+
+    expect(again).toMatchObject({
+      batchId: first.batchId,
+      archiveKey: first.archiveKey,
+      sha256: first.sha256,
+      created: false,
+      queued: false,
+      duplicateOf: first.batchId,
+    });
+    // No second batch (whose flagged files would reach the review queue twice), no second job,
+    // and the copy just uploaded is gone again; the first archive stays.
+    expect(await context.batches.get(secondId)).toBeNull();
+    expect(await context.unpackQueue.getJob(secondId)).toBeUndefined();
+    expect(await context.store.head(archiveKey(secondId))).toBeUndefined();
+    expect(await context.store.head(first.archiveKey)).not.toBeNull();
+  });
 });

@@ -59,6 +59,9 @@ export interface BatchSummary {
 
 /** One step of a file's processing, from BullMQ's job timestamps. */
 export interface JobTiming {
+  /** Where Bull Board shows the job. */
+  queue: string;
+  jobId: string;
   queuedAt: number;
   startedAt: number | null;
   finishedAt: number | null;
@@ -318,6 +321,8 @@ async function getJob(queue: Queue, id: string): Promise<Job | undefined> {
 function timingOf(job: Job | undefined): JobTiming | null {
   if (!job) return null;
   return {
+    queue: job.queueName,
+    jobId: job.id!,
     queuedAt: job.timestamp,
     startedAt: job.processedOn ?? null,
     finishedAt: job.finishedOn ?? null,

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { z } from 'zod';
 import { requirePermission } from '../auth/access-control.js';
 import { can } from '../auth/roles.js';
 import type { BatchDetail, BatchEntry, BatchOverview, BatchSummary, JobTiming } from './batch-overview.js';
@@ -116,6 +117,17 @@ export function createBatchPages(overview: BatchOverview, csrf: CsrfProtection):
   });
 
   router.get('/batches/:batchId', page, async (req, res) => {
+    const view = fileView.safeParse(req.query);
+    if (!view.success)
+      return res.status(400).send(
+        errorPage({
+          status: 400,
+          message: `Bad query: ${view.error.issues[0]!.path.join('.')} ${view.error.issues[0]!.message}`,
+          user: res.locals.user,
+          csrfToken: csrf.token(req),
+          back: { href: `/batches/${encodeURIComponent(String(req.params.batchId))}`, label: 'The batch' },
+        }),
+      );
     const detail = await overview.detail(String(req.params.batchId));
     if (!detail) {
       return res.status(404).send(
@@ -137,6 +149,7 @@ export function createBatchPages(overview: BatchOverview, csrf: CsrfProtection):
         body: batchDetailBody(detail, {
           canAct: can(res.locals.user!.role, 'board:write'),
           queued: typeof req.query.queued === 'string' ? req.query.queued : undefined,
+          view: view.data,
         }),
       }),
     );
@@ -215,9 +228,12 @@ function jobCell(t: JobTiming | null): SafeHtml {
   if (!t) return html`<span class="muted">–</span>`;
   const ran = between(t.startedAt, t.finishedAt);
   const waited = between(t.queuedAt, t.startedAt);
-  return html`${ran === null ? html`<span class="muted">${t.startedAt ? 'running' : 'queued'}</span>` : formatDuration(ran)}
-  ${waited !== null ? html`<div class="muted">waited ${formatDuration(waited)}</div>` : ''}
-  ${t.attempts > 1 ? html`<div class="muted">${t.attempts} attempts</div>` : ''}`;
+  const href = `/board/queue/${encodeURIComponent(t.queue)}/${encodeURIComponent(t.jobId)}`;
+  return html`<a class="job" href="${href}" title="the job in Bull Board"
+      >${ran === null ? (t.startedAt ? 'running' : 'queued') : formatDuration(ran)}</a
+    >
+    ${waited !== null ? html`<div class="muted">waited ${formatDuration(waited)}</div>` : ''}
+    ${t.attempts > 1 ? html`<div class="muted">${t.attempts} attempts</div>` : ''}`;
 }
 
 function entryRow(e: BatchEntry, unpackingAt: Date | null): SafeHtml {
@@ -291,7 +307,75 @@ function actions(d: BatchDetail, options: { canAct: boolean; queued: string | un
     </div>`;
 }
 
-function batchDetailBody(d: BatchDetail, options: { canAct: boolean; queued: string | undefined }): SafeHtml {
+const FILES_PER_PAGE = 200;
+const SHOW = ['all', 'failed', 'flagged'] as const;
+/** `?show=all|failed|flagged&page=N` of a batch page: big batches are shown a page of files at a time. */
+const fileView = z.object({
+  show: z.enum(SHOW).default('all'),
+  page: z.coerce.number().int().min(1).default(1),
+});
+type FileView = z.output<typeof fileView>;
+
+function filesSection(d: BatchDetail, view: FileView): SafeHtml {
+  const b = d.batch;
+  const matching = view.show === 'all' ? d.entries : d.entries.filter((e) => e.outcome === view.show);
+  const pages = Math.max(1, Math.ceil(matching.length / FILES_PER_PAGE));
+  const pageNo = Math.min(view.page, pages);
+  const shown = matching.slice((pageNo - 1) * FILES_PER_PAGE, pageNo * FILES_PER_PAGE);
+  const base = `/batches/${encodeURIComponent(b.batchId)}`;
+  const link = (show: FileView['show'], p = 1) => {
+    const search = new URLSearchParams();
+    if (show !== 'all') search.set('show', show);
+    if (p > 1) search.set('page', String(p));
+    const text = search.toString();
+    return `${text ? `${base}?${text}` : base}#files`;
+  };
+  const count = (show: FileView['show']) =>
+    show === 'all' ? d.entries.length : d.entries.filter((e) => e.outcome === show).length;
+  return html`<h2 id="files">Files (${d.entries.length})</h2>
+    <p class="muted file-filter">
+      Show:
+      ${SHOW.map(
+        (s, i) =>
+          html`${i ? ' · ' : ''}<a href="${link(s)}" data-show="${s}"
+              >${s === view.show ? html`<strong>${s} (${count(s)})</strong>` : `${s} (${count(s)})`}</a
+            >`,
+      )}
+    </p>
+    ${d.jobsAvailable ? '' : html`<p class="muted">Job timings unavailable: Redis could not be read.</p>`}
+    ${
+      shown.length === 0
+        ? html`<p class="notice">No ${view.show === 'all' ? '' : `${view.show} `}files recorded yet.</p>`
+        : dataTable(
+            [
+              'Entry',
+              'Outcome',
+              '#Score',
+              '#Length',
+              'Convert',
+              'Transcribe',
+              'Recorded',
+              'Transcript / reason',
+            ],
+            shown.map((e) => entryRow(e, b.unpackingAt)),
+            'files',
+          )
+    }
+    ${
+      pages > 1
+        ? html`<div class="pager files-pager">
+            ${pageNo > 1 ? html`<a href="${link(view.show, pageNo - 1)}">← previous</a>` : ''}
+            <span class="muted">page ${pageNo} of ${pages}</span>
+            ${pageNo < pages ? html`<a href="${link(view.show, pageNo + 1)}">next →</a>` : ''}
+          </div>`
+        : ''
+    }`;
+}
+
+function batchDetailBody(
+  d: BatchDetail,
+  options: { canAct: boolean; queued: string | undefined; view: FileView },
+): SafeHtml {
   const b = d.batch;
   const flagged = d.entries.filter((e) => e.outcome === 'flagged').length;
   // The latest run's steps; the total runs to the first completion (or to the failure).
@@ -384,23 +468,5 @@ function batchDetailBody(d: BatchDetail, options: { canAct: boolean; queued: str
           )
     }
     ${b.flow ? html`<p class="muted">Flow in BullMQ: finalize ${b.flow.finalizeState}; ${b.flow.processed} children done, ${b.flow.unprocessed} pending, ${b.flow.ignored} failed.</p>` : ''}
-    <h2>Files (${d.entries.length})</h2>
-    ${d.jobsAvailable ? '' : html`<p class="muted">Job timings unavailable: Redis could not be read.</p>`}
-    ${
-      d.entries.length === 0
-        ? html`<p class="notice">No files recorded yet.</p>`
-        : dataTable(
-            [
-              'Entry',
-              'Outcome',
-              '#Score',
-              '#Length',
-              'Convert',
-              'Transcribe',
-              'Recorded',
-              'Transcript / reason',
-            ],
-            d.entries.map((e) => entryRow(e, b.unpackingAt)),
-          )
-    }`;
+    ${filesSection(d, options.view)}`;
 }

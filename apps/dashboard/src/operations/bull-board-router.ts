@@ -63,13 +63,19 @@ function boardFor(queues: QueueRegistry, readOnlyMode: boolean): RequestHandler 
   return app;
 }
 
+/**
+ * Per-file jobs (convert, transcribe) get no Retry button: their files live in the batch's scratch
+ * directory, which finalize removes, so a retry after the batch finished could only fail again with
+ * `scratch_missing`. The batch page's "Retry failed files" extracts them again from the archive in S3.
+ */
 function adapterFor(queue: Queue, readOnlyMode: boolean): BullMQAdapter {
   const host = parseHostQueueName(queue.name);
+  const perFile = host?.kind === 'convert' || host?.kind === 'transcribe';
   return new BullMQAdapter(queue, {
     readOnlyMode,
-    allowRetries: !readOnlyMode,
+    allowRetries: !readOnlyMode && !perFile,
     description: host
-      ? `${host.kind} jobs of host ${host.hostId}`
+      ? `${host.kind} jobs of host ${host.hostId}${perFile ? ' · retry failed files from the batch page (/batches)' : ''}`
       : 'archives waiting for a host to unpack them',
   });
 }
