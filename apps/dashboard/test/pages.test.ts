@@ -2,9 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
 import request from 'supertest';
+import { HeartbeatPublisher } from '@audio/queues';
 import { AudioFileRepository, BatchRepository, FailureRepository } from '@audio/db';
-import type { BatchDetail, BatchSummary } from '../src/index.js';
+import type { BatchDetail, BatchSummary, HealthReport } from '../src/index.js';
 import {
   createTestDashboard,
   createUser,
@@ -161,10 +163,35 @@ describe('batch pages and the review UI', () => {
     await anonymous.post(`/review/${flaggedId}`).type('form').send({}).expect(302);
   });
 
-  it('shows the health page to operators', async () => {
-    const viewer = await loginAs(dashboard.app, 'viewer2');
-    const page = await viewer.get('/status').expect(200);
-    expect(page.text).toContain('Health');
-    expect(page.text).toContain('Noon target');
+  it('shows the health page to operators, with the models and release each host reports', async () => {
+    const connection = new Redis(dashboard.redisUrl);
+    const heartbeat = new HeartbeatPublisher(
+      connection,
+      dashboard.prefix,
+      { hostId: 'gpu-7', app: 'gpu', version: '0.1.0', queues: ['transcribe-gpu-7'], release: '2026.11.2' },
+      async () => ({
+        activeJobs: 0,
+        freeScratchBytes: 50 * 1024 ** 3,
+        models: { whisperx: 'large-v3-2025-01', 'cope-a-lora': '2025-06-01' },
+      }),
+    );
+    try {
+      await heartbeat.beat();
+      const viewer = await loginAs(dashboard.app, 'viewer2');
+      const page = await viewer.get('/status').expect(200);
+      expect(page.text).toContain('Health');
+      expect(page.text).toContain('Noon target');
+      const row = page.text.slice(page.text.indexOf('>gpu-7<'));
+      expect(row).toContain('whisperx large-v3-2025-01');
+      expect(row).toContain('cope-a-lora 2025-06-01');
+      expect(row).toContain('gpu 0.1.0 (release 2026.11.2)');
+      const health = await request(dashboard.app).get('/health');
+      const host = (health.body as HealthReport).hosts?.find((h) => h.hostId === 'gpu-7');
+      expect(host?.models).toEqual({ whisperx: 'large-v3-2025-01', 'cope-a-lora': '2025-06-01' });
+      expect(host?.workers[0]).toMatchObject({ release: '2026.11.2' });
+    } finally {
+      await heartbeat.stop();
+      connection.disconnect();
+    }
   });
 });

@@ -74,6 +74,7 @@ async function gpuParts(
         concurrency: config.finalizeConcurrency,
       },
     },
+    models: () => sidecar.info?.modelVersions,
     async close() {
       await transcribeQueue.close();
       await sidecar.stop();
@@ -81,6 +82,7 @@ async function gpuParts(
     describe: {
       backend: ready.backend,
       models: ready.models,
+      modelVersions: ready.modelVersions,
       device: ready.device,
       policy: policy.id,
       batchSize: config.batchSize,

@@ -10,6 +10,10 @@ export const heartbeatSchema = z.object({
   queues: z.array(z.string()),
   activeJobs: z.number(),
   freeScratchBytes: z.number().nullable(),
+  /** The release this process runs (a deployed `/opt/audio-pipeline/releases/{version}`), when known. */
+  release: z.string().optional(),
+  /** Model name → version the process has loaded (the GPU app: from its sidecar's ready message). */
+  models: z.record(z.string(), z.string()).optional(),
   updatedAt: z.string(),
 });
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
@@ -26,8 +30,16 @@ export class HeartbeatPublisher {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly identity: { hostId: string; app: string; version: string; queues: string[] },
-    private readonly collect: () => Promise<{ activeJobs: number; freeScratchBytes: number | null }>,
+    private readonly identity: {
+      hostId: string;
+      app: string;
+      version: string;
+      queues: string[];
+      release?: string;
+    },
+    private readonly collect: () => Promise<
+      Pick<Heartbeat, 'activeJobs' | 'freeScratchBytes'> & Partial<Pick<Heartbeat, 'models'>>
+    >,
     private readonly intervalMs = 10_000,
   ) {}
 

@@ -7,3 +7,4 @@ export {
   type WorkerAppSpec,
   type WorkerContext,
 } from './worker-app.js';
+export { releaseOf } from './release.js';

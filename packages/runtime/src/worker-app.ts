@@ -11,6 +11,7 @@ import {
 } from '@audio/queues';
 import { ScratchManager } from '@audio/storage';
 import { openConnections, type Connections } from './connections.js';
+import { releaseOf } from './release.js';
 
 /** What a worker app's stages run on: the connections, this host, its scratch and its metrics. */
 export interface WorkerContext extends Omit<Connections, 'close'> {
@@ -32,6 +33,8 @@ export interface WorkerAppParts {
   close?(): Promise<void>;
   /** Extra fields of the 'started' log line. */
   describe?: Record<string, unknown>;
+  /** Model name → version in use, read at every heartbeat (a restarted sidecar may load others). */
+  models?(): Record<string, string> | undefined;
 }
 
 /** What a caller may set when it starts a worker app (tests and the demo embed the apps). */
@@ -128,11 +131,15 @@ export async function startWorkerApp<P extends WorkerAppParts>(
   const heartbeat = new HeartbeatPublisher(
     context.redis,
     context.prefix,
-    { hostId, app: spec.app, version: spec.version, queues: workers.queueNames },
-    async () => ({
-      activeJobs: workers.activeJobs,
-      freeScratchBytes: await scratch.freeBytes().catch(() => null),
-    }),
+    { hostId, app: spec.app, version: spec.version, queues: workers.queueNames, ...releaseOf(env) },
+    async () => {
+      const models = app.models?.();
+      return {
+        activeJobs: workers.activeJobs,
+        freeScratchBytes: await scratch.freeBytes().catch(() => null),
+        ...(models ? { models } : {}),
+      };
+    },
   );
   heartbeat.start();
   context.logger.info(

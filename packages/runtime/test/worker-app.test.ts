@@ -8,7 +8,7 @@ import { Queue } from 'bullmq';
 import { freePort } from '@audio/local-services';
 import { createLogger } from '@audio/logger';
 import { MissingHandlerError, readHeartbeats, stageJob } from '@audio/queues';
-import { startWorkerApp } from '../src/index.js';
+import { releaseOf, startWorkerApp } from '../src/index.js';
 
 const logger = createLogger({ name: 'worker-app-test', level: 'silent' });
 const prefix = `{runtime-${crypto.randomBytes(4).toString('hex')}}`;
@@ -33,15 +33,16 @@ describe('startWorkerApp', () => {
     expect(closed).toBe(true);
   });
 
-  it('runs the registered handlers and names its queues in its heartbeat', async () => {
+  it('runs the registered handlers and names its queues, release and models in its heartbeat', async () => {
     const handled: number[] = [];
     const app = await startWorkerApp({
       app: 'test',
       version: '1.2.3',
       serves: ['finalize'],
-      env,
+      env: { ...env, PIPELINE_RELEASE: '2026.11.2' },
       logger,
       setup: () => ({
+        models: () => ({ whisperx: 'large-v3-2025-01', 'cope-a-lora': 'unversioned' }),
         handlers: {
           finalize: {
             concurrency: 1,
@@ -63,7 +64,14 @@ describe('startWorkerApp', () => {
       expect(handled).toEqual([3]);
       const beats = await readHeartbeats(app.context.redis, prefix);
       expect(beats).toMatchObject([
-        { hostId: 'runtime-test', app: 'test', version: '1.2.3', queues: ['finalize-runtime-test'] },
+        {
+          hostId: 'runtime-test',
+          app: 'test',
+          version: '1.2.3',
+          queues: ['finalize-runtime-test'],
+          release: '2026.11.2',
+          models: { whisperx: 'large-v3-2025-01', 'cope-a-lora': 'unversioned' },
+        },
       ]);
     } finally {
       await queue.obliterate({ force: true });
@@ -71,6 +79,23 @@ describe('startWorkerApp', () => {
       await app.close();
     }
   }, 60_000);
+});
+
+describe('releaseOf', () => {
+  it('reads the VERSION of the release an entry script belongs to, or PIPELINE_RELEASE', () => {
+    const release = fs.mkdtempSync(path.join(os.tmpdir(), 'release-test-'));
+    try {
+      fs.mkdirSync(path.join(release, 'apps', 'gpu', 'dist'), { recursive: true });
+      const entry = path.join(release, 'apps', 'gpu', 'dist', 'main.js');
+      expect(releaseOf({}, entry)).toEqual({}); // no VERSION + release.json: a checkout
+      fs.writeFileSync(path.join(release, 'VERSION'), '1.4.0\n');
+      fs.writeFileSync(path.join(release, 'release.json'), '{}');
+      expect(releaseOf({}, entry)).toEqual({ release: '1.4.0' });
+      expect(releaseOf({ PIPELINE_RELEASE: '1.5.0' }, entry)).toEqual({ release: '1.5.0' });
+    } finally {
+      fs.rmSync(release, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('startWorkerApp on a bad configuration', () => {

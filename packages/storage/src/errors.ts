@@ -61,6 +61,17 @@ export class MissingChecksumError extends Error {
   }
 }
 
+/** A create-only write of a key that exists already (the server refused it, or a check found it). */
+export class ObjectExistsError extends Error {
+  constructor(
+    readonly key: string,
+    reason = 'it exists already',
+  ) {
+    super(`refused to write ${key}: ${reason}`);
+    this.name = 'ObjectExistsError';
+  }
+}
+
 /** A local file that changed (size, mtime or content) while it was being uploaded. */
 export class SourceChangedError extends Error {
   constructor(

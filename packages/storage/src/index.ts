@@ -6,6 +6,7 @@ export {
   ChecksumMismatchError,
   MissingChecksumError,
   SourceChangedError,
+  ObjectExistsError,
 } from './errors.js';
 export {
   readStorageConfig,
@@ -44,3 +45,33 @@ export {
 } from './verified-download.js';
 export { ScratchManager, type ScratchManagerOptions } from './scratch-manager.js';
 export { digestFile, type FileDigest } from './file-digest.js';
+export {
+  checkModelName,
+  checkModelVersion,
+  listPublishedModels,
+  modelManifestKey,
+  modelManifestSchema,
+  parseModelManifest,
+  readPublishedManifest,
+  ModelManifestError,
+  MANIFEST_FILE,
+  type ModelFile,
+  type ModelManifest,
+  type PublishedModelVersion,
+} from './model-manifest.js';
+export {
+  publishModel,
+  listModelFiles,
+  ModelSourceError,
+  type PublishModelOptions,
+  type PublishModelResult,
+} from './model-publisher.js';
+export {
+  syncModel,
+  installedModels,
+  ModelSyncError,
+  VERSIONS_DIR,
+  type InstalledModel,
+  type SyncModelOptions,
+  type SyncModelResult,
+} from './model-sync.js';

@@ -21,7 +21,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Logger } from '@audio/logger';
 import { digestFile, unquoteEtag } from './file-digest.js';
-import { InvalidKeyError } from './errors.js';
+import { InvalidKeyError, ObjectExistsError } from './errors.js';
 import { assertSafeKey, assertSafePrefix } from './keys.js';
 import { createS3Client } from './s3-client.js';
 import { DEFAULT_TRANSFER_SETTINGS, type StorageConfig } from './storage-config.js';
@@ -66,6 +66,12 @@ export interface PutFileOptions {
   contentType?: string;
   metadata?: Record<string, string>;
   signal?: AbortSignal;
+  /**
+   * Create-only: sends `If-None-Match: *`, so a server that supports conditional PUTs (AWS, MinIO)
+   * refuses to replace an existing object (ObjectExistsError). Swift 2.30's s3api answers every
+   * conditional PUT with 501 NotImplemented (isNotImplemented): callers fall back to check-then-write.
+   */
+  createOnly?: boolean;
 }
 
 export interface ListedObject {
@@ -193,27 +199,12 @@ export class ObjectStore {
     const metadata = checkMetadata(options.metadata ?? {});
     const { size } = await fsp.stat(localPath);
     const put = (body: PutObjectCommand['input']['Body'], md5: string, sha256: string) =>
-      this.#client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          Body: body,
-          ContentLength: size,
-          ContentMD5: md5,
-          ...(options.contentType ? { ContentType: options.contentType } : {}),
-          Metadata: { ...metadata, sha256 },
-        }),
-        { abortSignal: options.signal },
-      );
+      this.#send(key, body, { size, md5, sha256, metadata }, options);
     return this.track('put', async () => {
       if (size <= IN_MEMORY_PUT_LIMIT) {
         const data = await fsp.readFile(localPath);
         if (data.length !== size) throw new Error(`${localPath} changed size while being read`);
-        const sha256 = crypto.createHash('sha256').update(data).digest('hex');
-        const md5 = crypto.createHash('md5').update(data).digest('base64');
-        const out = await put(data, md5, sha256);
-        this.metrics?.bytes('up', size);
-        return { etag: unquoteEtag(out.ETag) ?? '', sha256, size };
+        return this.#putBuffer(key, data, metadata, options);
       }
       const digest = await digestFile(localPath, { md5: true, signal: options.signal });
       if (digest.size !== size) throw new Error(`${localPath} changed size while being hashed`);
@@ -228,6 +219,52 @@ export class ObjectStore {
       this.metrics?.bytes('up', size);
       return { etag: unquoteEtag(out.ETag) ?? '', sha256: digest.sha256, size };
     });
+  }
+
+  /** Bytes in memory (a manifest, a small document) in one PUT, like putFile. */
+  async putBytes(key: string, data: Buffer, options: PutFileOptions = {}): Promise<PutResult> {
+    assertSafeKey(key);
+    const metadata = checkMetadata(options.metadata ?? {});
+    return this.track('put', () => this.#putBuffer(key, data, metadata, options));
+  }
+
+  async #putBuffer(
+    key: string,
+    data: Buffer,
+    metadata: Record<string, string>,
+    options: PutFileOptions,
+  ): Promise<PutResult> {
+    const sha256 = crypto.createHash('sha256').update(data).digest('hex');
+    const md5 = crypto.createHash('md5').update(data).digest('base64');
+    const out = await this.#send(key, data, { size: data.length, md5, sha256, metadata }, options);
+    this.metrics?.bytes('up', data.length);
+    return { etag: unquoteEtag(out.ETag) ?? '', sha256, size: data.length };
+  }
+
+  async #send(
+    key: string,
+    body: PutObjectCommand['input']['Body'],
+    sent: { size: number; md5: string; sha256: string; metadata: Record<string, string> },
+    options: PutFileOptions,
+  ) {
+    try {
+      return await this.#client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentLength: sent.size,
+          ContentMD5: sent.md5,
+          ...(options.contentType ? { ContentType: options.contentType } : {}),
+          ...(options.createOnly ? { IfNoneMatch: '*' } : {}),
+          Metadata: { ...sent.metadata, sha256: sent.sha256 },
+        }),
+        { abortSignal: options.signal },
+      );
+    } catch (error) {
+      if (options.createOnly && isPreconditionFailed(error)) throw new ObjectExistsError(key);
+      throw error;
+    }
   }
 
   /** An Opus file for `processed/…`, served as audio/ogg to the review UI. */
@@ -626,6 +663,12 @@ function statusOf(error: unknown): number | undefined {
 export function isNotFound(error: unknown): boolean {
   const name = (error as { name?: string } | undefined)?.name;
   return statusOf(error) === 404 || name === 'NotFound' || name === 'NoSuchKey';
+}
+
+/** 412 (a create-only PUT of a key that exists) or 409 ConditionalRequestConflict (a PUT racing it). */
+function isPreconditionFailed(error: unknown): boolean {
+  const status = statusOf(error);
+  return status === 412 || status === 409;
 }
 
 export function isNoSuchUpload(error: unknown): boolean {

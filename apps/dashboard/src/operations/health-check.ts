@@ -33,6 +33,10 @@ export interface WorkerStatus {
   activeJobs: number;
   queues: string[];
   freeScratchBytes: number | null;
+  /** The deployed release it runs, when known. */
+  release?: string;
+  /** Model name → version it has loaded (GPU workers). */
+  models?: Record<string, string>;
   updatedAt: string;
   ageSeconds: number;
 }
@@ -41,6 +45,8 @@ export interface HostStatus {
   hostId: string;
   /** A live heartbeat from at least one of its processes. */
   alive: boolean;
+  /** Model name → version its processes report (a model two processes disagree on: `v1 / v2`). */
+  models: Record<string, string>;
   /** The smallest free scratch any of its processes reports (they share the disk). */
   freeScratchBytes: number | null;
   scratchLow: boolean;
@@ -208,6 +214,7 @@ export class HealthChecker {
         host = {
           hostId,
           alive,
+          models: {},
           freeScratchBytes: null,
           scratchLow: false,
           activeJobs: 0,
@@ -227,12 +234,18 @@ export class HealthChecker {
         activeJobs: beat.activeJobs,
         queues: beat.queues,
         freeScratchBytes: beat.freeScratchBytes,
+        ...(beat.release ? { release: beat.release } : {}),
+        ...(beat.models ? { models: beat.models } : {}),
         updatedAt: beat.updatedAt,
         ageSeconds: Math.max(0, (now - Date.parse(beat.updatedAt)) / 1000),
       });
       host.activeJobs += beat.activeJobs;
       if (beat.freeScratchBytes !== null) {
         host.freeScratchBytes = Math.min(host.freeScratchBytes ?? Infinity, beat.freeScratchBytes);
+      }
+      for (const [name, version] of Object.entries(beat.models ?? {})) {
+        const known = host.models[name]?.split(' / ') ?? [];
+        if (!known.includes(version)) host.models[name] = [...known, version].sort().join(' / ');
       }
     }
     for (const q of queues) {

@@ -92,7 +92,7 @@ function statusBody(r: HealthReport): SafeHtml {
         : r.hosts.length === 0
           ? html`<p class="notice">No worker has sent a heartbeat.</p>`
           : dataTable(
-              ['Host', 'Heartbeat', '#Free scratch', '#Active jobs', '#Pending jobs', 'Processes'],
+              ['Host', 'Heartbeat', '#Free scratch', '#Active jobs', '#Pending jobs', 'Models', 'Processes'],
               r.hosts.map(
                 (h) =>
                   html`<tr>
@@ -105,8 +105,11 @@ function statusBody(r: HealthReport): SafeHtml {
                     </td>
                     <td class="num">${h.activeJobs}</td>
                     <td class="num">${h.pendingJobs}</td>
+                    <td class="models">
+                      ${Object.keys(h.models).length === 0 ? '–' : Object.entries(h.models).map(([name, version]) => html`<div class="mono">${name} ${version}</div>`)}
+                    </td>
                     <td>
-                      ${h.workers.map((w) => html`<div class="mono">${w.app} ${w.version} pid ${w.pid}, ${w.activeJobs} active, beat ${Math.round(w.ageSeconds)} s ago</div>`)}
+                      ${h.workers.map((w) => html`<div class="mono">${w.app} ${w.version}${w.release ? ` (release ${w.release})` : ''} pid ${w.pid}, ${w.activeJobs} active, beat ${Math.round(w.ageSeconds)} s ago</div>`)}
                     </td>
                   </tr>`,
               ),

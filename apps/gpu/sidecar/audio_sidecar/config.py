@@ -163,6 +163,13 @@ class Settings:
         if missing:
             raise ConfigError(f"missing under MODELS_ROOT={self.models_root}: " + "; ".join(missing))
 
+    def model_dirs(self) -> list[Path]:
+        """Every directory the real backends load, in MODELS_ROOT order of use."""
+        dirs = [self.whisperx_dir]
+        if self.whisperx_align_dir is not None:
+            dirs += [self.whisperx_align_dir, self.nltk_data_dir]
+        return dirs + self.cope_model_dirs()
+
     def cope_model_dirs(self) -> list[Path]:
         """The directories whose weights CoPE-A loads."""
         if self.cope_merged_dir.is_dir():

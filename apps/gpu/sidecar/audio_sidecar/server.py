@@ -44,6 +44,7 @@ class SidecarServer:
                 self._backend.device,
                 pid=os.getpid(),
                 protocol=PROTOCOL_VERSION,
+                modelVersions=self._backend.model_versions(),
             )
         )
         self._log.info("sidecar ready", extra={"backend": self._backend.name, "device": self._backend.device})

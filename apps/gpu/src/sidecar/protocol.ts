@@ -16,6 +16,8 @@ export const readyMessageSchema = z.object({
   device: z.string(),
   pid: z.number().int().optional(),
   protocol: z.number().int().optional(),
+  /** Model name → version of what it loaded (a synced version's manifest; `unversioned` otherwise). */
+  modelVersions: z.record(z.string(), z.string()).optional(),
 });
 
 export const segmentSchema = z.object({ start: z.number(), end: z.number(), text: z.string() });

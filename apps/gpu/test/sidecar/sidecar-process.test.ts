@@ -90,6 +90,7 @@ describe('SidecarProcess with the real Python sidecar', () => {
     const ready = await s.start();
     expect(ready).toMatchObject({ type: 'ready', backend: 'fixture', device: 'cpu' });
     expect(ready.models).toEqual({ transcribe: 'fixture', classify: 'fixture' });
+    expect(ready.modelVersions).toEqual({}); // the fixture loads no model; see test_model_versions.py
     expect(s.state).toBe('ready');
     expect(s.pid).toBe(ready.pid);
     expect(await s.ping()).toBeGreaterThanOrEqual(0);

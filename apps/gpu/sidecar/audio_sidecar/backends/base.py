@@ -16,6 +16,10 @@ class Backend(Protocol):
         """Model names for the ready message, e.g. ``{"transcribe": ..., "classify": ...}``."""
         ...
 
+    def model_versions(self) -> dict[str, str]:
+        """Model directory name → version it loaded (``model_versions.read_model_versions``)."""
+        ...
+
     def process(self, items: Sequence[Item], policy: Policy) -> list[dict]:
         """One result dict per item, in order (``protocol.ok_item`` / ``protocol.failed_item``).
 

@@ -31,6 +31,9 @@ class FixtureBackend:
     def models(self) -> dict[str, str]:
         return {"transcribe": MODEL_NAME, "classify": MODEL_NAME}
 
+    def model_versions(self) -> dict[str, str]:
+        return {}  # loads no model
+
     def process(self, items: Sequence[Item], policy: Policy) -> list[dict]:
         if self._seconds_per_item > 0:
             self._sleep(self._seconds_per_item * len(items))  # simulated inference

@@ -15,6 +15,7 @@ from typing import Iterator, Sequence
 
 from ..config import Settings
 from ..errors import ConfigError, ItemError
+from ..model_versions import read_model_versions
 from ..policy import Policy
 from ..protocol import Item, failed_item, ok_item
 from .audio_decode import load_audio
@@ -39,12 +40,16 @@ class WhisperxCopeBackend:
         self._transcriber = WhisperxTranscriber(settings, self.device, log)
         self._classifier = CopeClassifier(settings, self.device, log)
         self._decoders = ThreadPoolExecutor(max_workers=DECODE_AHEAD, thread_name_prefix="decode")
+        self._model_versions = read_model_versions(settings.model_dirs())
 
     def models(self) -> dict[str, str]:
         models = {"transcribe": self._transcriber.model_name, "classify": self._classifier.model_name}
         if self._transcriber.align_model_name:
             models["align"] = self._transcriber.align_model_name
         return models
+
+    def model_versions(self) -> dict[str, str]:
+        return dict(self._model_versions)
 
     def process(self, items: Sequence[Item], policy: Policy) -> list[dict]:
         results: list[dict | None] = [None] * len(items)
