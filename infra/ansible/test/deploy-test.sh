@@ -10,6 +10,8 @@
 #     app is started by its unit's ExecStart with its EnvironmentFile, User and WorkingDirectory; Redis
 #     and PostgreSQL are the orchestrator's own, started by the role from its configuration. S3 is the
 #     local Swift (infra/local-services, through `pnpm services run`).
+#     A small model set is published to S3 (versions 1 and 2) with the release's `models` CLI; site.yml syncs
+#     the pinned version 1 onto gpu1, sync-models.yml switches it to 2 and back.
 #  5. A demo archive dropped in the transfer host's inbox goes through to a complete batch; health-check.yml
 #     passes; deploy V2 (upgrade) and V1 again (rollback), each followed by a restart and another archive.
 #
@@ -282,6 +284,25 @@ build_releases() {
 }
 timed releases build_releases
 
+# Two versions of a small model set published to S3 with the release's own CLI, as an operator does
+# once per version; the hosts sync the pinned one (pipeline_models), sync-models.yml switches them.
+model_name=deploytest-model
+publish_models() {
+  local source="$work/model-source" version
+  rm -rf "$source"
+  mkdir -p "$source/tokenizer"
+  head -c 3145728 /dev/urandom > "$source/model.bin"
+  echo '{"vocab": ["a", "b"]}' > "$source/tokenizer/tokenizer.json"
+  model_sha="$(sha256sum "$source/model.bin" | cut -d' ' -f1)"
+  for version in 1 2; do
+    echo "version $version" > "$source/VERSION.txt"
+    "$releases/audio-pipeline-$v1/bin/audio-pipeline" models publish "$source" --name "$model_name" --version "$version" \
+      > "$logs/models-publish-$version.log" 2>&1 || { cat "$logs/models-publish-$version.log" >&2; fail "models publish $version"; }
+  done
+  step "published $model_name versions 1 and 2 to S3"
+}
+timed publish publish_models
+
 # ================================================================= 3. hosts and site.yml twice
 make_hosts() {
   base_image
@@ -345,7 +366,10 @@ data_device: $loop_device
 pipeline_manage_services: false
 firewall_apply: false
 sidecar_venv_build: false
-models_sync_enabled: false
+models_sync_enabled: true
+pipeline_models:
+  - name: $model_name
+    version: "1"
 # The fixture backend (a named test double) on Debian's python3: no models, no venv in the test.
 sidecar_backend: fixture
 gpu_worker_sidecar_python: /usr/bin/python3
@@ -383,6 +407,23 @@ timed site site_twice
 findmnt -n -o SOURCE "$hosts_dir/gpu1/data" | grep -qx "$loop_device" || fail "gpu1's /data is not $loop_device"
 [ "$(blkid -o value -s TYPE "$loop_device")" = ext4 ] || fail "$loop_device has no ext4 file system"
 [ "$(current_version gpu1)" = "$v1" ] || fail "gpu1 runs $(current_version gpu1), expected $v1"
+
+model_in_use() { # the version MODELS_ROOT/{name} points at on gpu1, after checking its content
+  local link="$hosts_dir/gpu1/data/models/$model_name"
+  [ "$(sha256sum "$link/model.bin" | cut -d' ' -f1)" = "$model_sha" ] || fail "gpu1's $model_name/model.bin is not the published one"
+  cut -d' ' -f2 "$link/VERSION.txt"
+}
+[ "$(model_in_use)" = 1 ] || fail "gpu1 does not use $model_name version 1 after site.yml"
+sync_models() {
+  playbook models-2 sync-models.yml -e '{"pipeline_models": [{"name": "'"$model_name"'", "version": "2"}]}'
+  [ "$(model_in_use)" = 2 ] || fail "sync-models.yml did not switch gpu1 to $model_name version 2"
+  playbook models-1 sync-models.yml
+  [ "$(model_in_use)" = 1 ] || fail "sync-models.yml did not switch gpu1 back to $model_name version 1"
+  playbook models-1-again sync-models.yml
+  assert_no_changes models-1-again
+  step "sync-models.yml: $model_name 1 -> 2 -> 1 on gpu1; a repeated sync changes nothing"
+}
+timed models sync_models
 
 verify_units() {
   local name unit
@@ -425,8 +466,8 @@ end_to_end() {
 timed e2e end_to_end
 
 total=$((SECONDS - started))
-summary="lint ${step_seconds[lint]}s, releases ${step_seconds[releases]}s, hosts ${step_seconds[hosts]}s, site.yml x2 ${step_seconds[site]}s, verify ${step_seconds[verify]}s, end to end + upgrade + rollback ${step_seconds[e2e]}s"
+summary="lint ${step_seconds[lint]}s, releases ${step_seconds[releases]}s, publish ${step_seconds[publish]}s, model sync ${step_seconds[models]}s, hosts ${step_seconds[hosts]}s, site.yml x2 ${step_seconds[site]}s, verify ${step_seconds[verify]}s, end to end + upgrade + rollback ${step_seconds[e2e]}s"
 step "passed in $total s ($summary)"
-printf '{"deployTestSeconds":%d,"lint":%d,"releases":%d,"hosts":%d,"siteTwice":%d,"verify":%d,"endToEnd":%d}\n' \
+printf '{"deployTestSeconds":%d,"lint":%d,"releases":%d,"hosts":%d,"siteTwice":%d,"modelSync":%d,"verify":%d,"endToEnd":%d}\n' \
   "$total" "${step_seconds[lint]}" "${step_seconds[releases]}" "${step_seconds[hosts]}" "${step_seconds[site]}" \
-  "${step_seconds[verify]}" "${step_seconds[e2e]}"
+  "${step_seconds[models]}" "${step_seconds[verify]}" "${step_seconds[e2e]}"
