@@ -4,8 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { DEMO_POLICY_FILE, DEMO_POLICY_V2_FILE, loadPolicy, reclassify } from '@audio/gpu';
-import { PolicyRepository } from '@audio/db';
-import { makeSampleArchive, SAMPLE_FLAGGED } from '@audio/fixtures';
+import { PolicyRepository, ResearchQueries, ReviewerRepository } from '@audio/db';
+import { evaluatePolicy } from '@audio/dashboard';
+import { makeSampleArchive, SAMPLE_FLAGGED, SAMPLE_SENTENCES } from '@audio/fixtures';
 import { createRedisConnection, readRedisConfig } from '@audio/queues';
 import {
   createPipelineTestEnv,
@@ -80,5 +81,59 @@ describe('policies as data and re-classification on the demo data', () => {
     );
     expect(again).toMatchObject({ queued: 0, jobs: 0, classified: 8, flagged: 1 });
     expect(await t.db.prisma.classification.count()).toBe(16);
+  });
+
+  it('evaluates both versions against two (simulated) reviewers: the revision misses the personal threat', async () => {
+    const v1 = await loadPolicy(DEMO_POLICY_FILE);
+    const v2 = await loadPolicy(DEMO_POLICY_V2_FILE);
+    const policies = new PolicyRepository(t.db);
+    // The demo is 8 files: review every flagged file twice and every unflagged one as the control.
+    await policies.setSampling(v1.id, v1.version, { doubleReviewShare: 1, controlShare: 1 });
+    await policies.setSampling(v2.id, v2.version, { doubleReviewShare: 1, controlShare: 1 });
+    const repo = new ReviewerRepository(t.db);
+    const ann = await repo.createUser({ username: 'ann', passwordHash: 'not-a-login', role: 'reviewer' });
+    const bob = await repo.createUser({ username: 'bob', passwordHash: 'not-a-login', role: 'reviewer' });
+    // Ann answers what the sentence is; Bob reads the quarrel ("I am going to kill you…") as no violation.
+    const answer = (reviewer: string, text: string) => {
+      const threat = (SAMPLE_FLAGGED as readonly string[]).includes(text);
+      const yes = threat && !(reviewer === bob.id && text === SAMPLE_SENTENCES[2]);
+      return yes ? { violatesPolicy: 'yes', category: 'threat' } : { violatesPolicy: 'no' };
+    };
+    const reviewed: Record<string, number> = {};
+    for (const reviewer of [ann.id, bob.id]) {
+      for (let item = await repo.claimNext(reviewer); item; item = await repo.claimNext(reviewer)) {
+        await repo.submitLabel({
+          audioFileId: item.audioFileId,
+          reviewerId: reviewer,
+          answers: answer(reviewer, item.transcript!),
+        });
+        reviewed[reviewer] = (reviewed[reviewer] ?? 0) + 1;
+      }
+    }
+    expect(reviewed).toEqual({ [ann.id]: 8, [bob.id]: 2 });
+
+    const research = new ResearchQueries(t.db);
+    const evaluate = async (p: { id: string; version: string }) =>
+      evaluatePolicy(await research.reviewedVerdicts(p), await research.versionCounts(p), 1, [
+        'threat',
+        'violence',
+      ]);
+    const e1 = await evaluate(v1);
+    const e2 = await evaluate(v2);
+    process.stdout.write(`demo evaluation ${JSON.stringify({ [v1.version]: e1, [v2.version]: e2 })}\n`);
+    expect(e1).toMatchObject({
+      classified: 8,
+      flagged: 2,
+      flaggedReviewed: 2,
+      controlReviewed: 6,
+      doubleReviewed: 2,
+    });
+    expect(e1.precision).toMatchObject({ successes: 2, n: 2, estimate: 1, high: 1 });
+    expect(e1.missRate).toMatchObject({ successes: 0, n: 6, estimate: 0, low: 0 });
+    expect(e1.recall!.estimate).toBe(1);
+    expect(e1.agreement.violatesPolicy).toMatchObject({ n: 2, observed: 0.5, kappa: 0 });
+    expect(e2).toMatchObject({ classified: 8, flagged: 1, flaggedReviewed: 1, controlReviewed: 7 });
+    expect(e2.missRate).toMatchObject({ successes: 1, n: 7 });
+    expect(e2.recall!.estimate).toBeCloseTo(0.5, 10);
   });
 });

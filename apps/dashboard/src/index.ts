@@ -41,3 +41,5 @@ export {
 } from './operations/batch-overview.js';
 export { CODEBOOK } from './review/review-routes.js';
 export { waitForRedis } from './server/redis-ready.js';
+export { evaluatePolicy, type PolicyEvaluation } from './research/policy-evaluation.js';
+export { wilsonInterval, cohensKappa, estimateRecall } from './research/evaluation-statistics.js';

@@ -1,7 +1,8 @@
 // `pnpm reclassify --policy FILE|VERSION [--batch ID | --since DATE] [--json]` (or node dist/reclassify-cli.js).
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { runMain } from '@audio/config';
-import { openConnections } from '@audio/runtime';
+import { createDb, readDbConfig } from '@audio/db';
+import { createRedisConnection, readRedisConfig } from '@audio/queues';
 import { POLICY_INPUT_ERRORS } from './policy-command.js';
 import { reclassify, type ReclassifyProgress } from './reclassify.js';
 
@@ -53,7 +54,11 @@ runMain(async () => {
     process.stderr.write('reclassify: --batch and --since select differently; give one of them\n');
     return void (process.exitCode = 1);
   }
-  const connections = openConnections({ name: 'reclassify', role: 'producer' });
+  // Redis and PostgreSQL only: re-classification touches no audio, so no S3 settings are needed.
+  const redisConfig = readRedisConfig();
+  const db = createDb(readDbConfig());
+  const redis = createRedisConnection(redisConfig, 'producer', 'reclassify');
+  const connections = { db, redis, prefix: redisConfig.prefix };
   const tty = process.stderr.isTTY;
   let lastLine = 0;
   try {
@@ -85,6 +90,7 @@ runMain(async () => {
     process.stderr.write(`reclassify: ${error.message}\n`);
     process.exitCode = 1;
   } finally {
-    await connections.close();
+    redis.disconnect();
+    await db.close();
   }
 });

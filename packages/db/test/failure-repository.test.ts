@@ -76,7 +76,7 @@ describe('FailureRepository', () => {
     ).rejects.toThrow(
       new DbInputError(
         'stage',
-        'record failure: stage must be one of transfer, unpack, convert, transcribe, finalize',
+        'record failure: stage must be one of transfer, unpack, convert, transcribe, finalize, classify',
       ),
     );
   });
