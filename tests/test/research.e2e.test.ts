@@ -2,12 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
 import { DEMO_POLICY_FILE, DEMO_POLICY_V2_FILE, loadPolicy, reclassify } from '@audio/gpu';
 import { PolicyRepository, ResearchQueries, ReviewerRepository } from '@audio/db';
 import { evaluatePolicy } from '@audio/dashboard';
 import { makeSampleArchive, SAMPLE_FLAGGED, SAMPLE_SENTENCES } from '@audio/fixtures';
-import { createRedisConnection, readRedisConfig } from '@audio/queues';
+import { createRedisConnection, readRedisConfig, type RedisClient } from '@audio/queues';
 import {
   createPipelineTestEnv,
   startInProcessApps,
@@ -18,7 +17,7 @@ import {
 
 let t: PipelineTestEnv;
 let apps: InProcessApps;
-let redis: Redis;
+let redis: RedisClient;
 let work: string;
 let batchId: string;
 
