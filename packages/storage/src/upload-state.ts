@@ -92,8 +92,17 @@ export class UploadStateFile {
     return write;
   }
 
+  /** Removes the state and any temp file a process killed mid-save left beside it. */
   async remove(): Promise<void> {
     await this.pending.catch(() => undefined);
     await fs.rm(this.file, { force: true });
+    const dir = path.dirname(this.file);
+    const prefix = `${path.basename(this.file)}.`;
+    const left = await fs.readdir(dir).catch(() => [] as string[]);
+    await Promise.all(
+      left
+        .filter((name) => name.startsWith(prefix) && name.endsWith('.tmp'))
+        .map((name) => fs.rm(path.join(dir, name), { force: true })),
+    );
   }
 }

@@ -125,6 +125,9 @@ def test_classify_requests_are_validated_and_a_backend_without_it_says_so(demo_p
         def models(self) -> dict:
             return {}
 
+        def model_versions(self) -> dict:
+            return {}
+
         def close(self) -> None:
             pass
 
