@@ -19,6 +19,7 @@ describe('readDashboardConfig', () => {
       noon: { timeZone: 'UTC', cutoff: '06:00', deadline: '12:00' },
       minFreeScratchBytes: 10 * 1024 ** 3,
       timeoutMs: 3000,
+      throughputWindowMs: 3_600_000,
     });
     expect(config.firstAdmin).toBeNull();
     expect(config.metricsToken).toBeNull();
