@@ -15,8 +15,9 @@ step_done() {
 
 # What the demo and the tests run for real: ffmpeg/espeak-ng/lame for audio, redis-server, OpenStack
 # Swift (the production S3 API), sshd for SFTP tests, rclone for the storage benchmark, python3-venv for
-# the sidecar's venv (when python3 is Debian's), chromium for the dashboard's browser test.
-apt_packages=(ffmpeg espeak-ng lame redis-server openssh-server rclone python3-venv chromium
+# the sidecar's venv (when python3 is Debian's), chromium for the dashboard's browser test, prometheus
+# for promtool (the alert rules' check and unit tests).
+apt_packages=(ffmpeg espeak-ng lame redis-server openssh-server rclone python3-venv chromium prometheus
   swift swift-proxy swift-account swift-container swift-object)
 if command -v dpkg-query >/dev/null; then
   missing=()
