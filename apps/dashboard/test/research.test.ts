@@ -73,12 +73,17 @@ beforeAll(async () => {
   const repo = reviewers(dashboard);
   const ann = (await repo.findByUsername('ann'))!.id;
   const bob = (await repo.findByUsername('bob'))!.id;
-  const label = (reviewerId: string, n: number, violatesPolicy: string, category?: string) =>
-    repo.submitLabel({
+  // A label needs the reviewer's running lease: seed one, as claiming would, then label.
+  const label = async (reviewerId: string, n: number, violatesPolicy: string, category?: string) => {
+    await dashboard.db.prisma.raAssignment.create({
+      data: { audioFileId: ids[n]!, reviewerId, leaseExpiresAt: new Date(Date.now() + 3_600_000) },
+    });
+    await repo.submitLabel({
       audioFileId: ids[n]!,
       reviewerId,
       answers: { violatesPolicy, ...(category ? { category } : {}) },
     });
+  };
   // v1's flags: 0, 1, 2 confirmed, 3 not; control: 4 and 5 say yes (misses), 10 no.
   for (const n of [0, 1, 2]) await label(ann, n, 'yes', 'threat');
   await label(ann, 3, 'no');
