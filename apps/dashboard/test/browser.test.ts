@@ -11,12 +11,12 @@ import { InProcessPipeline } from '@audio/demo';
 import { makeSampleArchive } from '@audio/fixtures';
 import { createLogger } from '@audio/logger';
 import { startDashboard, UserAccounts, type RunningDashboard } from '../src/index.js';
+import { CHROMIUM, CHROMIUM_ARGS } from './support/browser.js';
 
 const ARTIFACTS = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
   '../../../test-artifacts/dashboard',
 );
-const CHROMIUM = '/usr/bin/chromium';
 const ADMIN = { username: 'admin', password: 'browser-test-passphrase' };
 const REVIEWER = { username: 'ra1', password: 'reviewer-test-passphrase' };
 
@@ -71,16 +71,7 @@ describe('the dashboard in a browser', () => {
     context = await chromium.launchPersistentContext(path.join(work, 'chromium-profile'), {
       executablePath: CHROMIUM,
       headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: CHROMIUM_ARGS,
       viewport: { width: 1400, height: 900 },
     });
     page = context.pages()[0] ?? (await context.newPage());

@@ -7,7 +7,18 @@ export const ARTIFACTS = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
   '../../../../test-artifacts/dashboard',
 );
-const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM = '/usr/bin/chromium';
+/** Headless, and no background connections: this machine's closed network refuses them by the dozen. */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** Debian's Chromium through playwright-core, headless, with a profile of its own under `dir`. */
 export async function launchChromium(
@@ -19,16 +30,7 @@ export async function launchChromium(
   const context = await chromium.launchPersistentContext(path.join(dir, 'chromium-profile'), {
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: CHROMIUM_ARGS,
     viewport,
   });
   const page = context.pages()[0] ?? (await context.newPage());

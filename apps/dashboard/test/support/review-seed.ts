@@ -6,11 +6,11 @@ import { promisify } from 'node:util';
 import type { Server } from 'node:http';
 import { AudioFileRepository, BatchRepository } from '@audio/db';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS } from './browser.js';
 import type { TestDashboard } from './test-dashboard.js';
 import { PASSWORD } from './test-dashboard.js';
 
 const run = promisify(execFile);
-export const CHROMIUM = '/usr/bin/chromium';
 
 export interface SeededFile {
   id: string;
@@ -99,17 +99,7 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
+    args: [...CHROMIUM_ARGS, '--autoplay-policy=no-user-gesture-required'],
   });
 }
 
