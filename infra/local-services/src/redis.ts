@@ -35,6 +35,22 @@ export async function redisAnswers(url: string): Promise<boolean> {
   }
 }
 
+/**
+ * The pid a daemonized redis-server wrote. Redis 7.0 listens before it writes its pidfile, so the file
+ * can be missing or empty just after the port answers (a `Number('')` of 0 would later signal our own
+ * process group).
+ */
+async function readPidFile(pidFile: string, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8').trim() : '';
+    if (/^[1-9]\d*$/.test(text)) return Number(text);
+    if (Date.now() > deadline)
+      throw new Error(`redis-server wrote no pid to ${pidFile} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** A private redis-server on a free loopback port: no persistence, noeviction as BullMQ requires. */
 export async function startRedis(dataDir: string, log: (line: string) => void): Promise<StartedService> {
   const binary = await requireProgram('redis-server', log);
@@ -63,6 +79,6 @@ export async function startRedis(dataDir: string, log: (line: string) => void): 
     path.join(dir, 'redis.log'),
   ]);
   await waitForPort(port, STARTUP_DEADLINE_MS);
-  const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+  const pid = await readPidFile(pidFile, STARTUP_DEADLINE_MS);
   return { name: 'redis', url: `redis://127.0.0.1:${port}`, pids: [pid], detail: `redis-server pid ${pid}` };
 }
