@@ -117,6 +117,7 @@ export async function uploadArchive(
   };
   const queue = async (partNumber: number, body: Buffer) => {
     const sending: Promise<void> = send(partNumber, body).finally(() => inFlight.delete(sending));
+    sending.catch(() => undefined); // awaited below; this only keeps it from counting as unhandled
     inFlight.add(sending);
     if (inFlight.size >= store.transfer.partConcurrency) await Promise.race(inFlight);
   };

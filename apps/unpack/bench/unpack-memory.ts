@@ -15,8 +15,8 @@ import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { execa } from 'execa';
 import { bytesFromEnv, runMain } from '@audio/config';
-import { BatchRepository, createDb } from '@audio/db';
-import { createTestDatabase } from '@audio/db/testing';
+import { BatchRepository, createDb, type Db } from '@audio/db';
+import { createTestDatabase, type TestDatabase } from '@audio/db/testing';
 import { ensureServices } from '@audio/local-services';
 import {
   convertQueueName,
@@ -67,115 +67,116 @@ runMain(async () => {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 
-  const services = await ensureServices({ log });
-  const database = await createTestDatabase(services.env.DATABASE_URL);
-  const work = await fsp.mkdtemp(path.join(os.tmpdir(), 'bench-unpack-'));
-  const id = crypto.randomBytes(3).toString('hex');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    ...services.env,
-    DATABASE_URL: database.databaseUrl,
-    QUEUE_PREFIX: `{bench-unpack-${id}}`,
-    HOST_ID: `bench-unpack-${id}`,
-    SCRATCH_ROOT: path.join(work, 'scratch'),
-    SCRATCH_MIN_FREE: '0',
-    LOG_LEVEL: 'warn',
-  };
-  await fsp.mkdir(env.SCRATCH_ROOT!, { recursive: true });
   // The archive lands in scratch, and in the S3 server's data when that runs here too.
-  const { bavail, bsize } = await fsp.statfs(work);
+  const { bavail, bsize } = await fsp.statfs(os.tmpdir());
   if (bavail * bsize < 2 * size + 2 * 1024 * MiB)
     throw new Error(
-      `${work} has ${((bavail * bsize) / 1024 ** 3).toFixed(1)} GiB free; --size ${values.size} needs about twice that`,
+      `${os.tmpdir()} has ${((bavail * bsize) / 1024 ** 3).toFixed(1)} GiB free; --size ${values.size} needs about twice that`,
     );
 
-  const store = ObjectStore.fromConfig(readStorageConfig(env));
-  const db = createDb({ databaseUrl: database.databaseUrl, poolSize: 2, connectionTimeoutMs: 10_000 });
-  const batches = new BatchRepository(db);
-  const redis = createRedisConnection(readRedisConfig(env), 'worker');
-  const unpackQueue = new Queue(UNPACK_QUEUE, { connection: redis, prefix: env.QUEUE_PREFIX });
+  const services = await ensureServices({ log });
+  const work = await fsp.mkdtemp(path.join(os.tmpdir(), 'bench-unpack-'));
+  const id = crypto.randomBytes(3).toString('hex');
+  const prefix = `{bench-unpack-${id}}`;
+  const hostId = `bench-unpack-${id}`;
+  const store = ObjectStore.fromConfig(readStorageConfig({ ...process.env, ...services.env }));
+  const redis = createRedisConnection(readRedisConfig({ ...process.env, ...services.env }), 'worker');
+  const unpackQueue = new Queue(UNPACK_QUEUE, { connection: redis, prefix });
   // Paused, so that no conversion starts in the app while its peak is read.
-  const convertQueue = new Queue(convertQueueName(env.HOST_ID!), {
-    connection: redis,
-    prefix: env.QUEUE_PREFIX,
-  });
-  await convertQueue.pause();
-  const mp3Block = await makeMp3Block(env.FFMPEG_PATH);
+  const convertQueue = new Queue(convertQueueName(hostId), { connection: redis, prefix });
   const keys: string[] = [];
+  let database: TestDatabase | undefined;
+  let db: Db | undefined;
+  try {
+    database = await createTestDatabase(services.env.DATABASE_URL);
+    db = createDb({ databaseUrl: database.databaseUrl, poolSize: 2, connectionTimeoutMs: 10_000 });
+    const batches = new BatchRepository(db);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...services.env,
+      DATABASE_URL: database.databaseUrl,
+      QUEUE_PREFIX: prefix,
+      HOST_ID: hostId,
+      SCRATCH_ROOT: path.join(work, 'scratch'),
+      SCRATCH_MIN_FREE: '0',
+      LOG_LEVEL: 'warn',
+    };
+    await fsp.mkdir(env.SCRATCH_ROOT!, { recursive: true });
+    await convertQueue.pause();
+    const mp3Block = await makeMp3Block(env.FFMPEG_PATH);
 
-  const unpackOnce = async (label: string, bytes: number): Promise<UnpackRun> => {
-    const entries = planEntries(bytes, bytes);
-    log(`${label}: hashing a generated archive of ${entries.length} MP3s, ${mib(bytes)} MiB`);
-    const digest = await digestArchive(packArchive(entries, mp3Block));
-    const batchId = newBatchId();
-    const key = archiveKey(batchId);
-    keys.push(key);
-    log(`${label}: streaming it to ${key}`);
-    await uploadArchive(store, key, packArchive(entries, mp3Block), digest, { 'batch-id': batchId });
+    const unpackOnce = async (label: string, bytes: number): Promise<UnpackRun> => {
+      const entries = planEntries(bytes, bytes); // seeded by the size: one size, one archive
+      log(`${label}: hashing a generated archive of ${entries.length} MP3s, ${mib(bytes)} MiB`);
+      const digest = await digestArchive(packArchive(entries, mp3Block));
+      const batchId = newBatchId();
+      const key = archiveKey(batchId);
+      keys.push(key);
+      log(`${label}: streaming it to ${key}`);
+      await uploadArchive(store, key, packArchive(entries, mp3Block), digest, { 'batch-id': batchId });
 
-    const app = startApp(env, path.join(work, `${label}.log`));
-    try {
-      await until(
-        `the ${label} app's unpack worker`,
-        app,
-        async () => (await unpackQueue.getWorkersCount()) > 0,
-      );
-      const idle = readMemory(app.child.pid!);
-      // What the transfer app's registrar does: the batch row, then the unpack job.
-      const batch = await batches.create({
-        batchId,
-        archiveKey: key,
-        sha256: digest.sha256,
-        sizeBytes: digest.sizeBytes,
-        source: 'bench:unpack',
-        transferredAt: new Date(),
-      });
-      const job = stageJob(
-        'unpack',
-        {
+      const app = startApp(env, path.join(work, `${label}.log`));
+      try {
+        await until(
+          `the ${label} app's unpack worker`,
+          app,
+          async () => (await unpackQueue.getWorkersCount()) > 0,
+        );
+        const idle = readMemory(app.child.pid!);
+        // What the transfer app's registrar does: the batch row, then the unpack job.
+        const batch = await batches.create({
           batchId,
-          s3Key: key,
-          transferredAt: batch.transferredAt.toISOString(),
+          archiveKey: key,
           sha256: digest.sha256,
           sizeBytes: digest.sizeBytes,
-          source: batch.source,
-          run: 0,
-        },
-        { jobId: batchId },
-      );
-      log(`${label}: unpacking`);
-      await unpackQueue.add(job.name, job.data, job.opts);
-      const done = await until(`the ${label} batch to be unpacked`, app, async () => {
-        const row = await batches.get(batchId);
-        if (row?.status === 'failed') throw new Error(`${label}: ${row.errorCode}: ${row.errorMessage}`);
-        return row?.status === 'unpacked' ? row : undefined;
-      });
-      const peak = readMemory(app.child.pid!);
-      const seconds = (done.unpackedAt!.getTime() - done.unpackingAt!.getTime()) / 1000;
-      if (done.fileCount !== entries.length)
-        throw new Error(`${label}: ${done.fileCount} files unpacked of ${entries.length}`);
-      const run: UnpackRun = {
-        archiveBytes: digest.sizeBytes,
-        files: entries.length,
-        idleRssMiB: idle.rssMiB,
-        peakRssMiB: peak.hwmMiB,
-        unpackSeconds: round(seconds),
-        mibPerSecond: round(digest.sizeBytes / MiB / seconds),
-      };
-      log(
-        `${label}: ${run.files} files in ${run.unpackSeconds} s (${run.mibPerSecond} MiB/s), ` +
-          `peak RSS ${run.peakRssMiB} MiB (idle ${run.idleRssMiB} MiB)`,
-      );
-      return run;
-    } finally {
-      await stopApp(app);
-      await store.delete(key).catch(() => undefined);
-      await fsp.rm(path.join(env.SCRATCH_ROOT!, batchId), { recursive: true, force: true });
-    }
-  };
+          source: 'bench:unpack',
+          transferredAt: new Date(),
+        });
+        const job = stageJob(
+          'unpack',
+          {
+            batchId,
+            s3Key: key,
+            transferredAt: batch.transferredAt.toISOString(),
+            sha256: digest.sha256,
+            sizeBytes: digest.sizeBytes,
+            source: batch.source,
+            run: 0,
+          },
+          { jobId: batchId },
+        );
+        log(`${label}: unpacking`);
+        await unpackQueue.add(job.name, job.data, job.opts);
+        const done = await until(`the ${label} batch to be unpacked`, app, async () => {
+          const row = await batches.get(batchId);
+          if (row?.status === 'failed') throw new Error(`${label}: ${row.errorCode}: ${row.errorMessage}`);
+          return row?.status === 'unpacked' ? row : undefined;
+        });
+        const peak = readMemory(app.child.pid!);
+        const seconds = (done.unpackedAt!.getTime() - done.unpackingAt!.getTime()) / 1000;
+        if (done.fileCount !== entries.length)
+          throw new Error(`${label}: ${done.fileCount} files unpacked of ${entries.length}`);
+        const run: UnpackRun = {
+          archiveBytes: digest.sizeBytes,
+          files: entries.length,
+          idleRssMiB: idle.rssMiB,
+          peakRssMiB: peak.hwmMiB,
+          unpackSeconds: round(seconds),
+          mibPerSecond: round(digest.sizeBytes / MiB / seconds),
+        };
+        log(
+          `${label}: ${run.files} files in ${run.unpackSeconds} s (${run.mibPerSecond} MiB/s), ` +
+            `peak RSS ${run.peakRssMiB} MiB (idle ${run.idleRssMiB} MiB)`,
+        );
+        return run;
+      } finally {
+        await stopApp(app);
+        await store.delete(key).catch(() => undefined);
+        await fsp.rm(path.join(env.SCRATCH_ROOT!, batchId), { recursive: true, force: true });
+      }
+    };
 
-  const started = Date.now();
-  try {
+    const started = Date.now();
     const baseline = await unpackOnce('baseline', baselineSize);
     const measured = await unpackOnce('measured', size);
     const summary = {
@@ -222,11 +223,11 @@ runMain(async () => {
     await Promise.all(keys.map((key) => store.delete(key).catch(() => undefined)));
     await unpackQueue.close();
     await convertQueue.close();
-    await scanKeys(redis, `${env.QUEUE_PREFIX}:*`, async (found) => void (await redis.del(...found)));
+    await scanKeys(redis, `${prefix}:*`, async (found) => void (await redis.del(...found)));
     redis.disconnect();
     store.destroy();
-    await db.close();
-    await database.drop();
+    await db?.close();
+    await database?.drop();
     await fsp.rm(work, { recursive: true, force: true });
     await services.stop();
   }
