@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { makeHostileArchive, makeSampleArchive, truncateCopy } from '@audio/fixtures';
+import { Readable } from 'node:stream';
+import { id3TitleTag, makeHostileArchive, makeSampleArchive, truncateCopy, writeTar } from '@audio/fixtures';
 import { ArchiveError, ArchiveExtractor } from '../src/archive-extractor.js';
 
 let dir: string;
@@ -80,5 +81,43 @@ describe('ArchiveExtractor', () => {
     await expect(
       new ArchiveExtractor(limits).extract(fs.createReadStream(notTar), path.join(dir, 'nottar')),
     ).rejects.toMatchObject({ code: 'unreadable_archive' });
+  });
+
+  it('reads the archive only as fast as it writes it: no entry is held in memory (backpressure)', async () => {
+    // Entries far larger than any stream buffer: an extractor that collected an entry, or read on
+    // while the disk lagged, would pull megabytes ahead of what it has written.
+    const entryBytes = 16 * 1024 * 1024;
+    const archive = path.join(dir, 'large.tar');
+    await writeTar(
+      archive,
+      ['a', 'b', 'c'].map((name) => ({
+        name: `${name}.mp3`,
+        content: Buffer.concat([id3TitleTag(name), Buffer.alloc(entryBytes)]),
+      })),
+    );
+    const batchDir = path.join(dir, 'large');
+    const onDisk = () => {
+      const src = path.join(batchDir, 'src');
+      if (!fs.existsSync(src)) return 0;
+      return fs.readdirSync(src).reduce((sum, f) => sum + fs.statSync(path.join(src, f)).size, 0);
+    };
+    let pulled = 0;
+    let maxLead = 0;
+    async function* counted(): AsyncGenerator<Buffer> {
+      for await (const chunk of fs.createReadStream(archive, { highWaterMark: 64 * 1024 })) {
+        // Bytes taken from the source minus bytes on disk: what the extractor holds in between.
+        maxLead = Math.max(maxLead, pulled - onDisk());
+        pulled += (chunk as Buffer).length;
+        yield chunk as Buffer;
+      }
+    }
+    // As the unpack handler feeds it: a byte stream over an async source (openVerifiedStream).
+    const result = await new ArchiveExtractor({ ...limits, maxEntryBytes: 2 * entryBytes }).extract(
+      Readable.from(counted(), { objectMode: false }),
+      batchDir,
+    );
+    expect(result.files).toHaveLength(3);
+    expect(pulled).toBe(fs.statSync(archive).size);
+    expect(maxLead).toBeLessThan(2 * 1024 * 1024);
   });
 });
