@@ -115,8 +115,8 @@ async function snapshot(batchIds: string[]) {
   const where = { audioFile: { batchId: { in: batchIds } } };
   return {
     audioFiles,
-    transcripts: await t.db.prisma.transcript.count({ where }),
-    classifications: await t.db.prisma.classification.count({ where }),
+    transcripts: await t.db.prisma.transcript.findMany({ where, orderBy: { audioFileId: 'asc' } }),
+    classifications: await t.db.prisma.classification.findMany({ where, orderBy: { id: 'asc' } }),
     failures: await t.db.prisma.processingFailure.count({ where: { batchId: { in: batchIds } } }),
     batches: await t.db.prisma.batch.findMany({
       where: { batchId: { in: batchIds } },
@@ -178,14 +178,15 @@ describe('three GPU hosts, one of them killed for good', () => {
     );
     expect(new Set(batchIds).size).toBe(BATCHES);
 
-    await waitFor('host a to own two unpacked batches', async () => {
+    // Three: the last one may still be inside its unpack job (taken over by BullMQ, not replayed).
+    await waitFor('host a to own three unpacked batches', async () => {
       const owned = await t.db.prisma.batch.count({ where: { host: a.env.HOST_ID, status: 'unpacked' } });
-      return owned >= 2 ? true : undefined;
+      return owned >= 3 ? true : undefined;
     });
     await killHostForGood(a);
     // Read after its processes exited: nothing changes its rows any more.
     const ownedAtKill = await t.db.prisma.batch.findMany({ where: { host: a.env.HOST_ID } });
-    expect(ownedAtKill.length).toBeGreaterThanOrEqual(2);
+    expect(ownedAtKill.length).toBeGreaterThanOrEqual(3);
     expect(ownedAtKill.every((x) => x.status === 'unpacking' || x.status === 'unpacked')).toBe(true);
 
     // No one replays anything by hand: the detectors in b and c notice a's silence after the grace.
@@ -203,11 +204,9 @@ describe('three GPU hosts, one of them killed for good', () => {
 
     const before = await snapshot(batchIds);
     expect(before.audioFiles).toHaveLength(BATCHES * FILES);
-    expect(before).toMatchObject({
-      transcripts: BATCHES * FILES,
-      classifications: BATCHES * FILES,
-      failures: 0,
-    });
+    expect(before.transcripts).toHaveLength(BATCHES * FILES);
+    expect(before.classifications).toHaveLength(BATCHES * FILES);
+    expect(before.failures).toBe(0);
     // Exactly one Opus object per audio file, and it is the one its row names.
     expect(before.opusKeys).toEqual(before.audioFiles.map((f) => f.s3OpusPath!).sort());
 
@@ -219,7 +218,7 @@ describe('three GPU hosts, one of them killed for good', () => {
     const ownedIds = new Set(ownedAtKill.map((x) => x.batchId));
     expect(replayed.every((id) => ownedIds.has(id))).toBe(true);
     // Its batches with a flow on a (their unpack job done) had only a replay to save them.
-    expect(replayed.length).toBeGreaterThanOrEqual(1);
+    expect(replayed.length).toBeGreaterThanOrEqual(2);
     const counted =
       (await deadHostReplayMetric(b, a.env.HOST_ID!)) + (await deadHostReplayMetric(c, a.env.HOST_ID!));
     expect(counted).toBe(replayed.length);
@@ -255,6 +254,7 @@ describe('three GPU hosts, one of them killed for good', () => {
     // directory that no flow names: the stale-scratch sweep's, hours later).
     for (const batch of ownedAtKill.filter((x) => x.status === 'unpacked'))
       expect(fs.existsSync(path.join(back.env.SCRATCH_ROOT!, batch.batchId))).toBe(false);
+    // Not a row rewritten (its stale transcribe jobs saw the batches were taken over), not an object added.
     const after = await snapshot(batchIds);
     expect(after).toEqual(before);
     expect(replayLines([b, c, back])).toHaveLength(replayed.length);
