@@ -57,7 +57,14 @@ async function gpuParts(
     // Batches leave while fewer than this are at the sidecar; the others gather the next batch.
     { maxBatch: config.batchSize, maxWaitMs: config.batchWaitMs, maxInFlight: 1 + config.batchesAhead },
   );
-  const transcribeDeps = { batcher, scratch, store, audioFiles: new AudioFileRepository(context.db) };
+  const batches = new BatchRepository(context.db);
+  const transcribeDeps = {
+    batcher,
+    scratch,
+    store,
+    audioFiles: new AudioFileRepository(context.db),
+    ownership: { hostId, ownerOf: async (batchId: string) => (await batches.get(batchId))?.host },
+  };
   const classifyDeps = {
     sidecar,
     policies,
@@ -71,7 +78,7 @@ async function gpuParts(
     hostId,
     scratch,
     store,
-    batches: new BatchRepository(context.db),
+    batches,
     failures: new FailureRepository(context.db),
     deleteArchiveAfterComplete: config.deleteArchiveAfterComplete,
     transcribeQueue,

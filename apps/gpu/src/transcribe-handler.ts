@@ -9,12 +9,23 @@ export interface TranscribeDeps {
   scratch: ScratchManager;
   store: ObjectStore;
   audioFiles: AudioFileRepository;
+  /**
+   * This host and a lookup of a batch's owner (the host of its latest run). A job whose batch another
+   * host has taken over (a replay after this host was declared dead) is stale: it writes nothing.
+   */
+  ownership?: { hostId: string; ownerOf(batchId: string): Promise<string | null | undefined> };
 }
 
-export interface TranscribeResult {
-  audioFileId: string;
-  opusKey: string;
-  flagged: boolean;
+export type TranscribeResult =
+  | { audioFileId: string; opusKey: string; flagged: boolean }
+  /** The batch is another host's now: this stale job wrote nothing. */
+  | { superseded: true; owner: string };
+
+/** The other host that owns the batch now, if this one no longer does. */
+async function newOwner(deps: TranscribeDeps, batchId: string): Promise<string | undefined> {
+  if (!deps.ownership) return undefined;
+  const owner = await deps.ownership.ownerOf(batchId);
+  return owner && owner !== deps.ownership.hostId ? owner : undefined;
 }
 
 /** Sidecar item errors that a retry cannot fix. */
@@ -31,6 +42,10 @@ export async function transcribeFile(
   data: TranscribePayload,
   job: Job,
 ): Promise<TranscribeResult> {
+  // Checked before the sidecar (a host back from the dead spends no GPU on its old runs) and again
+  // before the writes (the batch may have been taken over meanwhile).
+  let owner = await newOwner(deps, data.batchId);
+  if (owner) return { superseded: true, owner };
   const childFailures = Object.values(await job.getIgnoredChildrenFailures());
   if (childFailures.length > 0) {
     // The conversion failed for good: pass its failure on, unchanged, to finalize. A reason from an
@@ -50,6 +65,8 @@ export async function transcribeFile(
       retryable: !PERMANENT_ITEM_ERRORS.has(result.error.code),
     });
   }
+  owner = await newOwner(deps, data.batchId);
+  if (owner) return { superseded: true, owner };
   const { audioFileId } = await deps.audioFiles.recordFileResult({
     batchId: data.batchId,
     originalFilename: data.entry,

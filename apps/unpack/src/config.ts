@@ -26,6 +26,18 @@ const unpackEnv = envConfig({
   ffmpegPath: fromEnv('FFMPEG_PATH', z.string().default('ffmpeg'), '/usr/bin/ffmpeg'),
   staleScratchAfterMs: fromEnv('STALE_SCRATCH_AFTER', durationFromEnv.default(6 * 3_600_000), '6h'),
   shutdownTimeoutMs: fromEnv('SHUTDOWN_TIMEOUT', durationFromEnv.default(30_000), '30s'),
+  /**
+   * A host silent this long (no heartbeat from any of its apps) is dead: its unfinished batches are
+   * replayed on the live hosts. Longer than a host's reboot or a deploy's restart; a false alarm only
+   * costs work (the old run stands down), a long one delays the batches.
+   */
+  deadHostGraceMs: fromEnv(
+    'DEAD_HOST_GRACE',
+    durationFromEnv.default(300_000).pipe(z.number().min(1000, 'must be at least 1s')),
+    '5m',
+  ),
+  /** How often this host looks for dead hosts; 0 turns its detector off. */
+  deadHostCheckIntervalMs: fromEnv('DEAD_HOST_CHECK_INTERVAL', durationFromEnv.default(30_000), '30s'),
 }).transform((config) => ({
   ...config,
   convertConcurrency: config.convertConcurrency ?? os.availableParallelism(),

@@ -1,7 +1,8 @@
 import { Queue } from 'bullmq';
 import { BatchRepository, FailureRepository } from '@audio/db';
-import { BatchFlowProducer, convertQueueName, transcribeQueueName } from '@audio/queues';
+import { BatchFlowProducer, convertQueueName, transcribeQueueName, UNPACK_QUEUE } from '@audio/queues';
 import {
+  DeadHostDetector,
   startWorkerApp,
   type WorkerAppOptions,
   type WorkerAppParts,
@@ -19,7 +20,8 @@ export type { WorkerApp as UnpackApp } from '@audio/runtime';
 
 /**
  * The unpack app on one host: the shared `unpack` stage behind a backlog gate, this host's `convert`
- * stage, a heartbeat and a periodic sweep of stale scratch directories.
+ * stage, a heartbeat, a periodic sweep of stale scratch directories and a dead-host detector (every
+ * GPU host runs one, so the death of any one host is noticed; their replays are locked per batch).
  */
 export function startUnpackApp(options: WorkerAppOptions = {}) {
   const config = readUnpackConfig(options.env);
@@ -51,6 +53,23 @@ function unpackParts(context: WorkerContext, config: UnpackConfig): WorkerAppPar
     onRefused: (code: string) => metrics.countFailure('unpack', code),
   };
   let gate: BacklogGate | undefined;
+  const unpackQueue = new Queue(UNPACK_QUEUE, { connection: context.redis, prefix: context.prefix });
+  const detector =
+    config.deadHostCheckIntervalMs > 0
+      ? new DeadHostDetector(
+          {
+            redis: context.redis,
+            prefix: context.prefix,
+            hostId,
+            batches,
+            store: context.store,
+            unpackQueue,
+            logger,
+            onReplay: (deadHost) => metrics.countDeadHostReplay(deadHost),
+          },
+          { graceMs: config.deadHostGraceMs, intervalMs: config.deadHostCheckIntervalMs },
+        )
+      : undefined;
 
   const sweep = async () => {
     const active = [
@@ -91,15 +110,21 @@ function unpackParts(context: WorkerContext, config: UnpackConfig): WorkerAppPar
       gate.start();
       void unpackWorker.run();
       sweepSafely();
+      detector?.start();
     },
-    stop() {
+    async stop() {
       clearInterval(sweepTimer);
       gate?.stop();
+      await detector?.stop();
     },
     async close() {
-      await Promise.all(hostQueues.map((q) => q.close()));
+      await Promise.all([...hostQueues, unpackQueue].map((q) => q.close()));
       await flows.close();
     },
-    describe: { convertConcurrency: config.convertConcurrency },
+    describe: {
+      convertConcurrency: config.convertConcurrency,
+      deadHostGraceMs: config.deadHostGraceMs,
+      deadHostCheckIntervalMs: config.deadHostCheckIntervalMs,
+    },
   };
 }

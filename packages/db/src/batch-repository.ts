@@ -74,6 +74,18 @@ export interface BatchFileCounts {
   batchFailure: { code: string; message: string } | null;
 }
 
+/** A batch a host started and has not finished (`unpacking` or `unpacked`), with its latest run. */
+export interface OwnedBatch {
+  batchId: string;
+  host: string;
+  status: 'unpacking' | 'unpacked';
+  /** The run the host is on (the latest started), null for a batch unpacked before batch_runs existed. */
+  run: number | null;
+  scope: RunScope | null;
+  /** The highest run number the batch has had (a new run must differ from every one). */
+  maxRun: number;
+}
+
 /**
  * Batches and their lifecycle: transferred → unpacking → unpacked → complete, or failed. A replay (another
  * host taking the batch after a crash, or an operator re-running it) starts again at `markUnpacking`.
@@ -220,6 +232,22 @@ export class BatchRepository {
                         WHERE a.batch_id = f.batch_id AND a.original_filename = f.entry)
       ORDER BY f.entry`;
     return rows.map((r) => r.entry);
+  }
+
+  /**
+   * Batches some host started and has not finished, with the run it is on: what a host that died leaves
+   * behind. With `batchId`: that batch only (a re-check right before acting on it).
+   */
+  unfinishedOwned(batchId?: string): Promise<OwnedBatch[]> {
+    return this.db.prisma.$queryRaw<OwnedBatch[]>`
+      SELECT b.batch_id AS "batchId", b.host, b.status::text AS status, r.run, r.scope,
+             coalesce((SELECT max(m.run) FROM batch_runs m WHERE m.batch_id = b.batch_id), 0)::int AS "maxRun"
+      FROM batches b
+      LEFT JOIN LATERAL (SELECT run, scope FROM batch_runs WHERE batch_id = b.batch_id
+                         ORDER BY started_at DESC, run DESC LIMIT 1) r ON true
+      WHERE b.status IN ('unpacking', 'unpacked') AND b.host IS NOT NULL
+        ${batchId === undefined ? Prisma.empty : Prisma.sql`AND b.batch_id = ${batchId}`}
+      ORDER BY b.transferred_at, b.batch_id`;
   }
 
   /** The batch first ingested with this archive content (oldest transfer first), if any. */

@@ -5,6 +5,7 @@ export {
   type CreateBatchInput,
   type BatchProgress,
   type BatchFileCounts,
+  type OwnedBatch,
   RUN_SCOPES,
   type BatchListFilter,
   type RunScope,

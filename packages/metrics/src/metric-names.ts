@@ -15,6 +15,8 @@ export const METRIC_NAMES = {
   s3Errors: 'audio_s3_errors_total',
   /** Histogram: one sidecar request (a batch of files) from send to reply. */
   sidecarRequest: 'audio_sidecar_request_seconds',
+  /** Counter {dead_host}: batches of a silent host that this process's dead-host detector replayed. */
+  deadHostReplays: 'audio_dead_host_replays_total',
   /** Histogram: files per sidecar request. */
   sidecarRequestItems: 'audio_sidecar_request_items',
 } as const;

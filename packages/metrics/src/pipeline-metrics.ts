@@ -31,6 +31,7 @@ export class PipelineMetrics {
   private readonly jobDuration: Histogram<'queue_kind' | 'outcome'>;
   private readonly jobFailures: Counter<'queue_kind' | 'reason'>;
   private readonly failures: Counter<'stage' | 'reason'>;
+  private readonly deadHostReplays: Counter<'dead_host'>;
   private readonly sidecarSeconds: Histogram;
   private readonly sidecarItems: Histogram;
 
@@ -68,6 +69,12 @@ export class PipelineMetrics {
       name: METRIC_NAMES.s3Errors,
       help: 'S3 operations that failed after retries, by operation',
       labelNames: ['operation'],
+      registers,
+    });
+    this.deadHostReplays = new Counter({
+      name: METRIC_NAMES.deadHostReplays,
+      help: 'Batches of a host silent past the grace period (DEAD_HOST_GRACE) that this process replayed on a live host',
+      labelNames: ['dead_host'],
       registers,
     });
     this.sidecarSeconds = new Histogram({
@@ -115,6 +122,11 @@ export class PipelineMetrics {
   /** A failure recorded for a file or batch (what `FailureRepository.record` writes). */
   countFailure(stage: string, reasonCode: string): void {
     this.failures.inc({ stage, reason: reasonCode });
+  }
+
+  /** The dead-host detector queued a replay of one of `deadHost`'s batches. */
+  countDeadHostReplay(deadHost: string): void {
+    this.deadHostReplays.inc({ dead_host: deadHost });
   }
 
   /** One sidecar request: its latency in milliseconds and the number of files it carried. */

@@ -16,3 +16,9 @@ export {
   type ReplayResult,
   type UnpackQueue,
 } from './batch-replay.js';
+export {
+  DeadHostDetector,
+  type DeadHostDetectorDeps,
+  type DeadHostDetectorOptions,
+  type DeadHostReplay,
+} from './dead-host-detector.js';

@@ -2,6 +2,7 @@ import { startProcessMetrics, type PipelineMetrics } from '@audio/metrics';
 import type { Logger } from '@audio/logger';
 import {
   HeartbeatPublisher,
+  readHeartbeatInterval,
   readWorkerTuning,
   resolveHostId,
   StageWorkers,
@@ -72,6 +73,7 @@ export async function startWorkerApp<P extends WorkerAppParts>(
   const env = spec.env ?? process.env;
   const hostId = resolveHostId(env);
   const tuning = readWorkerTuning(env);
+  const heartbeatIntervalMs = readHeartbeatInterval(env);
   const scratch = ScratchManager.fromEnv(env);
   const processMetrics = await startProcessMetrics({ app: spec.app, hostId, env });
   let connections: Connections;
@@ -140,6 +142,7 @@ export async function startWorkerApp<P extends WorkerAppParts>(
         ...(models ? { models } : {}),
       };
     },
+    heartbeatIntervalMs,
   );
   heartbeat.start();
   context.logger.info(
