@@ -127,9 +127,7 @@ function jobsBlock(r: FileRecord, jobs: Jobs): SafeHtml {
       <td>${t ? formatTime(t.queuedAt) : '–'}</td>
       <td>${t?.failure ? html`<strong>${t.failure.code}</strong>: ${t.failure.message}` : ''}</td>
     </tr>`;
-  const board = r.batch.host
-    ? html`<a href="/board">Bull Board</a>`
-    : html`<span class="muted">no host has taken the batch</span>`;
+  if (!r.batch.host) return html`<p class="muted">No host has taken this batch: it has no jobs yet.</p>`;
   return html`${
       jobs.convert || jobs.transcribe
         ? dataTable(
@@ -143,7 +141,8 @@ function jobsBlock(r: FileRecord, jobs: Jobs): SafeHtml {
           </p>`
     }
     <p class="muted">
-      All jobs: ${board} · the file's row on <a href="/batches/${r.batch.batchId}#files">its batch page</a>
+      All of the batch's jobs: <a href="/board">Bull Board</a> · the file among the others on
+      <a href="/batches/${r.batch.batchId}#files">its batch page</a>
     </p>`;
 }
 
@@ -198,7 +197,7 @@ function fileBody(r: FileRecord, jobs: Jobs, audio: { url: string } | { problem:
   return html`<p class="muted">
       <a href="/batches">Batches</a> / <a class="mono" href="${batchHref}">${r.batch.batchId}</a> / file
     </p>
-    <h1 class="mono entry">${pathWithBreaks(f.originalFilename)}</h1>
+    <h1 class="entry"><span class="mono">${pathWithBreaks(f.originalFilename)}</span></h1>
     <div class="cards">
       ${card('Outcome', outcomeOf(r))} ${card('Review', reviewState(r))}
       ${card('Batch', html`<a class="mono" href="${batchHref}">${r.batch.batchId}</a>`, html`<div class="muted">${badge(r.batch.status)} ${r.batch.source}</div>`)}
