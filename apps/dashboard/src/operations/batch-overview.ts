@@ -259,11 +259,9 @@ export class BatchOverview {
    * `available` is false when Redis could not be read.
    */
   async entryJobs(
-    batchId: string,
+    batch: Batch,
     entry: string,
   ): Promise<{ convert: JobTiming | null; transcribe: JobTiming | null; available: boolean }> {
-    const batch = await this.batches.get(batchId);
-    if (!batch) return { convert: null, transcribe: null, available: true };
     try {
       const t = (await this.jobTimings(batch)).get(entry);
       return { convert: t?.convert ?? null, transcribe: t?.transcribe ?? null, available: true };

@@ -66,7 +66,7 @@ export function createFilePage(options: FilePageOptions): Router {
     const record = await records.get(id);
     if (!record) return fail(404, `There is no audio file ${id}.`);
     const [jobs, audio] = await Promise.all([
-      options.overview.entryJobs(record.batch.batchId, record.file.originalFilename),
+      options.overview.entryJobs(record.batch, record.file.originalFilename),
       opusAudioLink(
         { store: options.store, ttlSeconds: options.audioUrlTtlSeconds, logger: options.logger },
         { audioFileId: id, s3OpusPath: record.file.s3OpusPath },
@@ -142,7 +142,7 @@ function jobsBlock(r: FileRecord, jobs: Jobs): SafeHtml {
     }
     <p class="muted">
       All of the batch's jobs: <a href="/board">Bull Board</a> · the file among the others on
-      <a href="/batches/${r.batch.batchId}#files">its batch page</a>
+      <a href="/batches/${encodeURIComponent(r.batch.batchId)}#files">its batch page</a>
     </p>`;
 }
 
