@@ -17,11 +17,13 @@ let dashboard: TestDashboard;
 let viewer: Awaited<ReturnType<typeof loginAs>>;
 let flaggedId: string;
 let cleanId: string;
+let earlyId: string;
 
 /**
- * Two files of a batch: `a <b>.mp3` (flagged, with an earlier failure, labelled by ann and bob: the
+ * Three files of a batch: `a <b>.mp3` (flagged, with an earlier failure, labelled by ann and bob: the
  * active version sends every flagged file to two reviewers) and `clean.mp3` (not flagged, in the control
- * sample, labelled by ann). Text a reviewer or an archive chose carries markup, to see it escaped.
+ * sample, labelled by ann) and `early.mp3`, labelled by bob before the version was activated. Text
+ * a reviewer or an archive chose carries markup, to see it escaped.
  */
 beforeAll(async () => {
   dashboard = await createTestDashboard();
@@ -35,8 +37,6 @@ beforeAll(async () => {
   });
   const policies = new PolicyRepository(dashboard.db);
   await policies.add({ ...V1, sha256: '1'.repeat(64), text: '{}', title: 'Violent threats' });
-  await policies.activate(V1.id, V1.version);
-  await policies.setSampling(V1.id, V1.version, { doubleReviewShare: 1, controlShare: 1 });
   const files = new AudioFileRepository(dashboard.db);
   const record = async (name: string, flagged: boolean, text: string) =>
     (
@@ -58,6 +58,7 @@ beforeAll(async () => {
     ).audioFileId;
   flaggedId = await record('dir/a <b>.mp3', true, 'I will <script>alert(1)</script> you');
   cleanId = await record('clean.mp3', false, 'lovely weather');
+  earlyId = await record('early.mp3', true, 'labelled before any version was active');
   await new FailureRepository(dashboard.db).record({
     batchId: BATCH,
     entry: 'dir/a <b>.mp3',
@@ -87,6 +88,10 @@ beforeAll(async () => {
     });
     await repo.submitLabel({ audioFileId, reviewerId, answers, notes: notes ?? null });
   };
+  await label('bob', earlyId, { violatesPolicy: 'yes', category: 'violence' });
+  // From now on the version is active, and sends every file to review (flagged ones twice).
+  await policies.activate(V1.id, V1.version);
+  await policies.setSampling(V1.id, V1.version, { doubleReviewShare: 1, controlShare: 1 });
   await label('ann', flaggedId, { violatesPolicy: 'yes', category: 'threat' }, '<b>bold</b> & "quoted"');
   await label('bob', flaggedId, { violatesPolicy: 'no' });
   await label('ann', cleanId, { violatesPolicy: 'no' });
@@ -156,7 +161,23 @@ describe('file page', () => {
     ]);
   });
 
-  it('is linked from the batch page and the comparison of versions', async () => {
+  it('names no version for a label saved while none was active', async () => {
+    const page = await viewer.get(`/files/${earlyId}`).expect(200);
+    expect(labelRows(page.text)).toEqual([
+      [
+        '1',
+        'bob (reviewer)',
+        'yes',
+        'violence',
+        '',
+        expect.stringMatching(/ UTC$/),
+        'none active',
+        'flagged',
+      ],
+    ]);
+  });
+
+  it('is linked from each recorded file of its batch page', async () => {
     const batch = await viewer.get(`/batches/${BATCH}`).expect(200);
     expect(batch.text).toContain(`href="/files/${flaggedId}"`);
     expect(batch.text).toContain(`href="/files/${cleanId}"`);
