@@ -146,6 +146,9 @@ describe('the dashboard in a browser', () => {
     const href = await transcribe.getAttribute('href');
     expect(href).toMatch(new RegExp(`^/board/queue/transcribe-${env.HOST_ID}/${batchId}-\\d+$`));
     expect(await page.locator('table.jobs tr', { hasText: 'convert' }).locator('a.job').count()).toBe(1);
+    expect(await page.locator('a:has-text("its finalize job in Bull Board")').getAttribute('href')).toBe(
+      `/board/queue/finalize-${env.HOST_ID}/${batchId}-finalize`,
+    );
     await shot('12-file');
     await transcribe.click();
     await page.waitForURL(`**${href!}`);

@@ -21,7 +21,7 @@ let earlyId: string;
 
 /**
  * Three files of a batch: `a <b>.mp3` (flagged, with an earlier failure, labelled by ann and bob: the
- * active version sends every flagged file to two reviewers) and `clean.mp3` (not flagged, in the control
+ * active version sends every flagged file to two reviewers), `clean.mp3` (not flagged, in the control
  * sample, labelled by ann) and `early.mp3`, labelled by bob before the version was activated. Text
  * a reviewer or an archive chose carries markup, to see it escaped.
  */

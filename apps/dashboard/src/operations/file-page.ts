@@ -9,6 +9,7 @@ import {
   type ReviewSample,
 } from '@audio/db';
 import type { Logger } from '@audio/logger';
+import { batchJobIds, hostQueueName } from '@audio/queues';
 import type { ObjectStore } from '@audio/storage';
 import { requirePermission } from '../auth/access-control.js';
 import type { CsrfProtection } from '../auth/csrf-protection.js';
@@ -141,7 +142,14 @@ function jobsBlock(r: FileRecord, jobs: Jobs): SafeHtml {
           </p>`
     }
     <p class="muted">
-      All of the batch's jobs: <a href="/board">Bull Board</a> · the file among the others on
+      The batch's flow:
+      <a
+        href="/board/queue/${encodeURIComponent(hostQueueName('finalize', r.batch.host))}/${encodeURIComponent(
+          batchJobIds(r.batch.batchId, 0).finalize,
+        )}"
+        >its finalize job in Bull Board</a
+      >
+      · the file among the others on
       <a href="/batches/${encodeURIComponent(r.batch.batchId)}#files">its batch page</a>
     </p>`;
 }
