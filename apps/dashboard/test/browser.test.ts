@@ -137,6 +137,25 @@ describe('the dashboard in a browser', () => {
     await shot('07-board-finalize');
   });
 
+  it("goes from a batch's file to its page and on to its transcribe job in Bull Board", async () => {
+    await page.goto(`${dashboard!.url}/batches/${batchId}`);
+    await page.click('table.files a:has-text("call-001.mp3")');
+    await page.waitForURL(/\/files\/[0-9a-f-]{36}$/);
+    expect(await page.locator('h1').innerText()).toBe('calls/2025-06-22/call-001.mp3');
+    const transcribe = page.locator('table.jobs tr', { hasText: 'transcribe' }).locator('a.job');
+    const href = await transcribe.getAttribute('href');
+    expect(href).toMatch(new RegExp(`^/board/queue/transcribe-${env.HOST_ID}/${batchId}-\\d+$`));
+    expect(await page.locator('table.jobs tr', { hasText: 'convert' }).locator('a.job').count()).toBe(1);
+    expect(await page.locator('a:has-text("its finalize job in Bull Board")').getAttribute('href')).toBe(
+      `/board/queue/finalize-${env.HOST_ID}/${batchId}-finalize`,
+    );
+    await shot('12-file');
+    await transcribe.click();
+    await page.waitForURL(`**${href!}`);
+    await page.getByText(href!.split('/').pop()!).first().waitFor({ timeout: 120_000 });
+    await shot('13-file-job');
+  });
+
   it('retries the failed files of the finished batch from S3, then replays it; the first completion stays (issue 16, bugs 1 and 6)', async () => {
     const db = createDb({ databaseUrl: database.databaseUrl, poolSize: 1, connectionTimeoutMs: 60_000 });
     const batches = new BatchRepository(db);

@@ -114,6 +114,7 @@ describe('research pages', () => {
     expect(page.text).toContain('4: 2 no longer flagged, 2 newly flagged');
     for (const n of ['f00', 'f01', 'f04', 'f05']) expect(page.text).toContain(`${n}.mp3`);
     expect(page.text).not.toContain('f02.mp3');
+    expect(page.text).toContain(`href="/files/${ids[0]}"`); // each changed file links to its file page
     expect(page.text).toContain('a &quot;quoted&quot;, comma');
     await agent.get('/research/compare?a=vt@v1&b=v9').expect(404);
   });

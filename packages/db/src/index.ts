@@ -45,6 +45,15 @@ export {
   type ClassificationInput,
   type ReclassifySelection,
 } from './classification-repository.js';
+export {
+  FileRecordQueries,
+  isAudioFileId,
+  type FileRecord,
+  type FileClassification,
+  type FileLabel,
+  type FileQueueState,
+  type ReviewSample,
+} from './file-record-queries.js';
 export { streamLabels, LABEL_EXPORT_COLUMNS, type LabelExportRow } from './label-export.js';
 export {
   ResearchQueries,

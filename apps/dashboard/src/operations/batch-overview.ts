@@ -254,6 +254,22 @@ export class BatchOverview {
     };
   }
 
+  /**
+   * The convert and transcribe jobs of one archive entry (the batch's first run), for the file page;
+   * `available` is false when Redis could not be read.
+   */
+  async entryJobs(
+    batch: Batch,
+    entry: string,
+  ): Promise<{ convert: JobTiming | null; transcribe: JobTiming | null; available: boolean }> {
+    try {
+      const t = (await this.jobTimings(batch)).get(entry);
+      return { convert: t?.convert ?? null, transcribe: t?.transcribe ?? null, available: true };
+    } catch {
+      return { convert: null, transcribe: null, available: false };
+    }
+  }
+
   /** The finalize job's children, for batches whose flow may still be running; null when unknown. */
   private async flowCounts(batch: Batch): Promise<FlowCounts | null> {
     const queue = this.hostQueue('finalize', batch.host);

@@ -158,7 +158,7 @@ export function createBatchPages(overview: BatchOverview, csrf: CsrfProtection):
   return router;
 }
 
-function badge(text: string, kind: string = text): SafeHtml {
+export function badge(text: string, kind: string = text): SafeHtml {
   return html`<span class="badge ${kind}">${text}</span>`;
 }
 
@@ -220,11 +220,12 @@ function batchRow(b: BatchSummary): SafeHtml {
 }
 
 /** An archive path that wraps after its slashes rather than inside a file name. */
-function pathWithBreaks(entry: string): SafeHtml {
+export function pathWithBreaks(entry: string): SafeHtml {
   return html`${entry.split('/').map((part, i) => (i === 0 ? part : html`/<wbr />${part}`))}`;
 }
 
-function jobCell(t: JobTiming | null): SafeHtml {
+/** A job's run time linking to it in Bull Board, with its wait and attempts. */
+export function jobCell(t: JobTiming | null): SafeHtml {
   if (!t) return html`<span class="muted">–</span>`;
   const ran = between(t.startedAt, t.finishedAt);
   const waited = between(t.queuedAt, t.startedAt);
@@ -256,7 +257,15 @@ function entryRow(e: BatchEntry, unpackingAt: Date | null): SafeHtml {
         ${e.policyIds.length ? html`<div class="muted">${e.policyIds.join(', ')}</div>` : ''}
         ${e.failures.map((f) => html`<div class="muted">earlier: ${f.reasonCode} at ${f.stage}</div>`)}`;
   return html`<tr>
-    <td class="mono entry">${pathWithBreaks(e.entry)}</td>
+    <td class="mono entry">
+      ${
+        e.audioFileId
+          ? html`<a href="/files/${e.audioFileId}" title="the file: results, jobs and labels"
+              >${pathWithBreaks(e.entry)}</a
+            >`
+          : pathWithBreaks(e.entry)
+      }
+    </td>
     <td>${outcome}</td>
     <td class="num">${e.score === null ? '–' : e.score.toFixed(2)}</td>
     <td class="num">${e.durationSeconds === null ? '–' : formatDuration(e.durationSeconds * 1000)}</td>

@@ -139,7 +139,9 @@ export function createResearchRoutes(options: ResearchRoutesOptions): Router {
     const rows = c.changed.map(
       (item) =>
         html`<tr>
-          <td class="entry mono">${item.batchId}/${item.originalFilename}</td>
+          <td class="entry mono">
+            <a href="/files/${item.audioFileId}">${item.batchId}/${item.originalFilename}</a>
+          </td>
           <td>
             ${item.flaggedA ? html`<span class="badge flagged">flagged</span>` : 'not flagged'}
             <span class="muted">${item.scoreA.toFixed(2)}</span>

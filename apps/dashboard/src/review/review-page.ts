@@ -52,6 +52,8 @@ export interface ItemPageOptions extends ReviewSidebar {
   notice?: string | undefined;
   /** What went wrong with the last submission; shown as an alert. */
   error?: string | undefined;
+  /** Link the batch and the file page (staff who may see them; reviewers must not see others' labels). */
+  staffLinks?: boolean;
 }
 
 // Only the review page needs these; the layout's sheet stays the operators'.
@@ -325,7 +327,15 @@ export function itemPageBody(options: ItemPageOptions): SafeHtml {
         <div class="meta">
           <span>Score <b>${item.score.toFixed(2)}</b></span>
           <span>Policies <b>${item.policyIds.join(', ')}</b></span>
-          <span>Batch <b class="mono">${item.batchId}</b></span>
+          <span
+            >Batch
+            ${
+              options.staffLinks
+                ? html`<a class="mono" href="/batches/${item.batchId}"><b>${item.batchId}</b></a> ·
+                    <a href="/files/${item.audioFileId}" id="file-record">the file's record and labels</a>`
+                : html`<b class="mono">${item.batchId}</b>`
+            }</span
+          >
           <span>Flagged <b>${formatTime(item.flaggedAt)}</b></span>
           ${item.language ? html`<span>Language <b>${item.language}</b></span>` : ''}
           ${item.durationSeconds ? html`<span>Length <b>${formatDuration(item.durationSeconds * 1000)}</b></span>` : ''}

@@ -13,6 +13,7 @@ import {
 import type { Logger } from '@audio/logger';
 import type { ObjectStore } from '@audio/storage';
 import { requirePermission, type CurrentUser } from '../auth/access-control.js';
+import { can } from '../auth/roles.js';
 import type { CsrfProtection } from '../auth/csrf-protection.js';
 import { html } from '../views/html-template.js';
 import { renderPage } from '../views/page-layout.js';
@@ -26,6 +27,7 @@ import {
   type FormAnswers,
   type ReviewSidebar,
 } from './review-page.js';
+import { opusAudioLink } from './opus-audio-link.js';
 import { createPolicyLookup } from './review-policy.js';
 
 export { CODEBOOK } from './review-page.js';
@@ -119,18 +121,8 @@ export function createReviewRoutes(options: ReviewRoutesOptions): Router {
       .send(renderPage({ title: 'Review', section: 'review', user, csrfToken: csrf.token(req), body }));
   };
 
-  const audioOf = async (item: ReviewItem): Promise<{ url: string } | { problem: string }> => {
-    if (!item.s3OpusPath) return { problem: 'no Opus copy has been stored for it yet' };
-    try {
-      if (!(await store.exists(item.s3OpusPath))) {
-        logger.warn({ audioFileId: item.audioFileId, key: item.s3OpusPath }, 'review: Opus object missing');
-        return { problem: `its Opus copy (${item.s3OpusPath}) is missing from storage` };
-      }
-      return { url: await store.presignGet(item.s3OpusPath, options.audioUrlTtlSeconds) };
-    } catch (error) {
-      return { problem: `storage did not answer (${(error as Error).message})` };
-    }
-  };
+  const audioOf = (item: ReviewItem) =>
+    opusAudioLink({ store, ttlSeconds: options.audioUrlTtlSeconds, logger }, item);
 
   const showItem = async (
     req: Request,
@@ -143,7 +135,8 @@ export function createReviewRoutes(options: ReviewRoutesOptions): Router {
       activePolicy(),
       sidebar(req, res.locals.user!),
     ]);
-    send(req, res, extra.status ?? 200, itemPageBody({ ...side, item, audio, policy, ...extra }));
+    const staffLinks = can(res.locals.user!.role, 'operations:read');
+    send(req, res, extra.status ?? 200, itemPageBody({ ...side, item, audio, policy, staffLinks, ...extra }));
   };
 
   const showStart = async (

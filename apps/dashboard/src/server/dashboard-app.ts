@@ -10,6 +10,7 @@ import { loadCurrentUser } from '../auth/access-control.js';
 import { BatchOverview } from '../operations/batch-overview.js';
 import { createBatchActions } from '../operations/batch-actions.js';
 import { createBatchPages } from '../operations/batch-pages.js';
+import { createFilePage } from '../operations/file-page.js';
 import { BOARD_PATH, createBullBoardRouter } from '../operations/bull-board-router.js';
 import { registerClusterMetrics } from '../operations/cluster-metrics.js';
 import { createCsrfProtection } from '../auth/csrf-protection.js';
@@ -51,7 +52,7 @@ const PAGE_CSP =
 /**
  * The dashboard as an Express app, on ready-made connections (tests build it on real servers).
  * Routes: /health and /metrics (bearer token optional, no session); /login, /logout; /batches and
- * /api/batches; /status; /review; /board (Bull Board).
+ * /api/batches; /files/:id (a file with its jobs and labels); /status; /review; /board (Bull Board).
  */
 export function createDashboardApp(deps: DashboardDeps): DashboardApp {
   const { config, logger } = deps;
@@ -122,6 +123,16 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
   app.use(createBatchApi(overview));
   app.use(createBatchActions({ db: deps.db, store: deps.store, queues: deps.queues, csrf, logger }));
   app.use(createBatchPages(overview, csrf));
+  app.use(
+    createFilePage({
+      db: deps.db,
+      overview,
+      store: deps.store,
+      csrf,
+      audioUrlTtlSeconds: config.audioUrlTtlSeconds,
+      logger,
+    }),
+  );
   app.use(createStatusPage(health, csrf));
   app.use(
     createReviewRoutes({
