@@ -1,7 +1,9 @@
 import crypto from 'node:crypto';
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { freePort } from '@audio/local-services';
 import { HeartbeatPublisher } from '@audio/queues';
 import { QueueRegistry } from '../src/index.js';
 
@@ -53,6 +55,31 @@ describe('QueueRegistry', () => {
       await registry.close();
       await deadHostQueue.obliterate({ force: true });
       await deadHostQueue.close();
+    }
+  });
+
+  it('closes while Redis is down without an unhandled rejection when the connection then goes (bullmq#3546)', async () => {
+    const port = await freePort(); // nothing listens there
+    const down = new Redis(`redis://127.0.0.1:${port}`, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+    });
+    down.on('error', () => undefined);
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    try {
+      const registry = new QueueRegistry(down, prefix); // its unpack queue waits for a connection
+      await once(down, 'error');
+      await registry.close();
+      const ended = once(down, 'end');
+      down.disconnect();
+      await ended;
+      // A rejection is reported as unhandled after the microtasks of the turn that rejected it.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(rejections.map(String)).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
     }
   });
 });

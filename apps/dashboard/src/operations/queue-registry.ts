@@ -13,6 +13,8 @@ const KEY_SCAN_EVERY = 20;
  */
 export class QueueRegistry {
   private readonly queues = new Map<string, Queue>();
+  /** Queues whose BullMQ connection set-up has finished (see close()). */
+  private readonly initialised = new WeakSet<Queue>();
   private readonly listeners: ((queue: Queue) => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private rounds = 0;
@@ -49,6 +51,10 @@ export class QueueRegistry {
     if (name !== UNPACK_QUEUE && !parseHostQueueName(name)) return undefined;
     const queue = new Queue(name, { connection: this.connection, prefix: this.prefix });
     queue.on('error', (error) => this.logger?.warn({ queue: name, err: error.message }, 'queue error'));
+    queue.waitUntilReady().then(
+      () => this.initialised.add(queue),
+      () => undefined, // reported through the 'error' listener above
+    );
     this.queues.set(name, queue);
     this.logger?.info({ queue: name }, 'queue discovered');
     for (const listener of this.listeners) listener(queue);
@@ -79,9 +85,17 @@ export class QueueRegistry {
     this.timer.unref();
   }
 
+  /**
+   * Closing a queue on the caller's shared connection only detaches BullMQ's listeners from it. A queue
+   * still setting up (Redis down, or its first INFO in flight) must keep them: when the caller then
+   * disconnects, its set-up fails, and without a listener BullMQ turns that failure into an unhandled
+   * rejection (taskforcesh/bullmq#3546; it crashed the health CLI run while Redis was down). Those
+   * queues are left to go with the connection.
+   */
   async close(): Promise<void> {
     clearInterval(this.timer);
-    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+    const ready = [...this.queues.values()].filter((queue) => this.initialised.has(queue));
+    await Promise.all(ready.map((queue) => queue.close().catch(() => undefined)));
   }
 
   /** Queue names from BullMQ's `{prefix}:{name}:meta` keys (SCAN on every master, never KEYS). */
