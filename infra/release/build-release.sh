@@ -76,7 +76,8 @@ tar -C apps/gpu/sidecar --exclude='.venv*' --exclude='__pycache__' --exclude='.p
   -cf - . | tar -C "$stage/apps/gpu/sidecar" -xf -
 cp infra/release/prisma.config.mjs "$stage/packages/db/prisma.config.mjs"
 cp infra/release/audio-pipeline "$stage/bin/audio-pipeline"
-chmod 755 "$stage/bin/audio-pipeline"
+cp infra/release/sd-notify-exec "$stage/bin/sd-notify-exec"
+chmod 755 "$stage/bin/audio-pipeline" "$stage/bin/sd-notify-exec"
 
 echo "build-release: production dependencies (offline, from the pnpm store)" >&2
 # --ignore-scripts: the root postinstall (turbo generate) is a development step; the Prisma client was

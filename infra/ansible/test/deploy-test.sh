@@ -158,11 +158,42 @@ start_app() { # start_app HOST APP: the unit's ExecStart with its EnvironmentFil
   [ "$(stat -c '%a %U' "$root$env_file")" = "600 root" ] || fail "$env_file on $1 is not root-only (0600 root)"
   local -a env_lines
   mapfile -t env_lines < <(grep -vE '^\s*(#|$)' "$root$env_file")
+  # Type=notify (the gpu unit): a datagram socket in the host's /run stands in for systemd's, and the
+  # start is over when READY=1 comes from the process started here (NotifyAccess=main: the PID the
+  # kernel puts on the datagram is that process's), within TimeoutStartSec, as systemd would wait.
+  local notify_log='' type
+  type="$(unit_value "$unit" Type)"
+  if [ "$type" = notify ]; then
+    [ "$(unit_value "$unit" NotifyAccess)" = main ] || fail "audio-$app on $1: Type=notify without NotifyAccess=main"
+    notify_log="$logs/$1-$app.notify.log"
+    rm -f "$root/run/audio-$app.notify"
+    : > "$notify_log"
+    python3 "$repo/apps/gpu/test/systemd/notify_receiver.py" "$root/run/audio-$app.notify" > "$notify_log" 2>&1 &
+    eval "notify_pid_$app=$!"
+    app_pids+=("$!")
+    until grep -qx listening "$notify_log"; do
+      kill -0 "$!" 2> /dev/null || fail "the notify receiver of audio-$app exited: $(cat "$notify_log")"
+      sleep 0.1
+    done
+    env_lines+=("NOTIFY_SOCKET=/run/audio-$app.notify")
+  fi
   # shellcheck disable=SC2086 # ExecStart is split into words as systemd does (no quoting in ours)
   chroot --userspec="$user:$group" "$root" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$workdir" \
     "${env_lines[@]}" /bin/sh -c "cd '$workdir' && exec $exec" >> "$logs/$1-$app.log" 2>&1 &
-  app_pids+=($!)
-  eval "pid_$app=$!"
+  local pid=$!
+  app_pids+=("$pid")
+  eval "pid_$app=$pid"
+  if [ -n "$notify_log" ]; then
+    local timeout deadline
+    timeout="$(unit_value "$unit" TimeoutStartSec)"
+    deadline=$((SECONDS + timeout))
+    until grep -q "^{\"pid\": $pid, \"message\": \"READY=1" "$notify_log"; do
+      kill -0 "$pid" 2> /dev/null || fail "audio-$app on $1 exited before READY=1 (log: $logs/$1-$app.log)"
+      [ $SECONDS -lt $deadline ] || fail "audio-$app on $1 sent no READY=1 from its main PID $pid within TimeoutStartSec=$timeout s (received: $(cat "$notify_log"))"
+      sleep 0.5
+    done
+    step "audio-$app on $1: READY=1 from its main PID after $((SECONDS - deadline + timeout)) s ($(grep -o 'STATUS=[^"]*' "$notify_log" | tail -1))"
+  fi
 }
 
 stop_app() { # SIGTERM (KillSignal) and a wait bounded by the unit's TimeoutStopSec: the app must exit by itself
@@ -176,6 +207,18 @@ stop_app() { # SIGTERM (KillSignal) and a wait bounded by the unit's TimeoutStop
   kill -0 "$pid" 2> /dev/null && fail "audio-$app on $host did not stop within TimeoutStopSec=$timeout s"
   wait "$pid" && status=0 || status=$?
   [ "$status" = 0 ] || [ "$status" = 143 ] || fail "audio-$app on $host exited $status on SIGTERM (log: $logs/$host-$app.log)"
+  local notify_var="notify_pid_$app"
+  if [ -n "${!notify_var:-}" ]; then
+    # Sent when the signal came; the receiver may print it a moment after the app has exited.
+    deadline=$((SECONDS + 60))
+    until grep -q "^{\"pid\": $pid, \"message\": \"STOPPING=1" "$logs/$host-$app.notify.log"; do
+      [ $SECONDS -lt $deadline ] || fail "audio-$app on $host sent no STOPPING=1 on SIGTERM (received: $(cat "$logs/$host-$app.notify.log"))"
+      sleep 0.2
+    done
+    kill "${!notify_var}"
+    wait "${!notify_var}" 2> /dev/null || true
+    eval "$notify_var="
+  fi
 }
 
 start_all() {
