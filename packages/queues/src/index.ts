@@ -79,6 +79,6 @@ export {
 } from './batch-flow.js';
 export { closeOnSignals, type Closable } from './graceful-shutdown.js';
 export { HeartbeatPublisher, readHeartbeats, heartbeatSchema, type Heartbeat } from './heartbeat.js';
-export { readWorkerTuning, workerName, type WorkerTuning } from './worker-tuning.js';
+export { DEFAULT_JOB_RETENTION, readWorkerTuning, workerName, type WorkerTuning } from './worker-tuning.js';
 export { JobBatcher, type BatchProcessor } from './job-batcher.js';
 export { logWorkerEvents } from './worker-events.js';
