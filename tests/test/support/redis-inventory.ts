@@ -40,6 +40,7 @@ export interface QueueInventory {
   /** Bytes of the jobs' keys (MEMORY USAGE), by job. */
   jobBytes: number;
   eventsLength: number;
+  eventsBytes: number;
   /** The events stream's cap (the queue's `maxLenEvents`). */
   maxLenEvents: number;
 }
@@ -116,6 +117,7 @@ export async function inventoryRedis(redis: RedisClient, prefix: string): Promis
       orphanJobs: [...jobKeys.keys()].filter((id) => !known.has(id)),
       jobBytes,
       eventsLength: await redis.xlen(k('events')),
+      eventsBytes: Number((await redis.memory('USAGE', k('events'), 'SAMPLES', 0)) ?? 0),
       maxLenEvents,
     });
   }
