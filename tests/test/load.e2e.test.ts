@@ -149,11 +149,11 @@ describe(`load: ${BATCHES} batches × ${FILES_PER_BATCH} files through ${HOSTS.l
         return finished.length === BATCHES ? finished : undefined;
       },
       2_400_000,
-    );
+    ).finally(() => (sampling = false));
     const durationMs = Date.now() - started;
-    sampling = false;
     await sampler;
     await sample();
+    const hostsUsed = new Set(done.map((b) => b.host));
 
     // The figures first, so that a failing run still reports them.
     const inventory = await inventoryRedis(redis, t.prefix);
@@ -162,7 +162,7 @@ describe(`load: ${BATCHES} batches × ${FILES_PER_BATCH} files through ${HOSTS.l
       baseline,
       samples,
       inventory,
-      hostsUsed: new Set(done.map((b) => b.host)).size,
+      hostsUsed: hostsUsed.size,
     });
     fs.mkdirSync(path.dirname(SUMMARY), { recursive: true });
     fs.writeFileSync(SUMMARY, `${JSON.stringify(summary, null, 2)}\n`);
@@ -181,7 +181,6 @@ describe(`load: ${BATCHES} batches × ${FILES_PER_BATCH} files through ${HOSTS.l
     for (const batch of done) {
       expect(batch).toMatchObject({ status: 'complete', succeededCount: FILES_PER_BATCH, failedCount: 0 });
     }
-    const hostsUsed = new Set(done.map((b) => b.host));
     expect([...hostsUsed].sort()).toEqual([...hostIds].sort());
 
     const rows = await t.db.prisma.audioFile.findMany({
