@@ -24,4 +24,6 @@ export {
   LOCAL_DATA_DIR,
   type SupervisorState,
 } from './state.js';
+export { startRedis } from './redis.js';
+export { configuredS3, ensureBucket, removeBucket, type S3Settings } from './s3.js';
 export { startRedisCluster, type RedisCluster, type ClusterNode } from './redis-cluster.js';

@@ -1,7 +1,10 @@
 import {
   CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
   HeadBucketCommand,
   ListBucketsCommand,
+  ListObjectsV2Command,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
@@ -59,6 +62,22 @@ export async function ensureBucket(s: S3Settings): Promise<void> {
     } catch {
       await s3.send(new CreateBucketCommand({ Bucket: s.bucket }));
     }
+  } finally {
+    s3.destroy();
+  }
+}
+
+/** Deletes every object of the bucket and the bucket itself (a test's own bucket, at its end). */
+export async function removeBucket(s: S3Settings): Promise<void> {
+  const s3 = client(s);
+  try {
+    for (;;) {
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: s.bucket, MaxKeys: 1000 }));
+      const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+      if (keys.length === 0) break;
+      await s3.send(new DeleteObjectsCommand({ Bucket: s.bucket, Delete: { Objects: keys, Quiet: true } }));
+    }
+    await s3.send(new DeleteBucketCommand({ Bucket: s.bucket }));
   } finally {
     s3.destroy();
   }

@@ -87,6 +87,6 @@ export {
   heartbeatSchema,
   type Heartbeat,
 } from './heartbeat.js';
-export { readWorkerTuning, workerName, type WorkerTuning } from './worker-tuning.js';
+export { DEFAULT_JOB_RETENTION, readWorkerTuning, workerName, type WorkerTuning } from './worker-tuning.js';
 export { JobBatcher, type BatchProcessor } from './job-batcher.js';
 export { logWorkerEvents } from './worker-events.js';

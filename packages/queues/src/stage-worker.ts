@@ -1,7 +1,7 @@
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { failureOf, PipelineError, toJobError, type FailureContext } from './pipeline-failure.js';
 import { parseStagePayload, stageQueueName, STAGES, type StageName, type StagePayload } from './stages.js';
-import { workerName, type WorkerTuning } from './worker-tuning.js';
+import { DEFAULT_JOB_RETENTION, workerName, type WorkerTuning } from './worker-tuning.js';
 
 /** What a stage does with one job; its payload already parsed with the stage's schema. */
 export type StageHandler<S extends StageName> = (payload: StagePayload<S>, job: Job) => Promise<unknown>;
@@ -48,6 +48,7 @@ export function createStageWorker<S extends StageName>(
       }
     },
     {
+      ...DEFAULT_JOB_RETENTION,
       ...options.tuning,
       name: workerName(stage, options.hostId),
       connection: options.connection,

@@ -19,22 +19,14 @@ export interface StageDefinition<P extends z.ZodType = z.ZodType, A extends Stag
   affinity: A;
   /** The job's data, as every producer writes it and every worker parses it. */
   payload: P;
-  /** Attempts, backoff and retention of every job of the stage. */
+  /**
+   * Attempts and backoff of every job of the stage. Not retention: a job's own `removeOnComplete`
+   * would override the worker's, which JOB_KEEP_* set per host (see `readWorkerTuning`).
+   */
   jobOptions: DefaultJobOptions;
   /** The archive entry a job is about, named in its failures; '' when it is about the whole batch. */
   entryOf(payload: z.output<P>): string;
 }
-
-const DAY_SECONDS = 24 * 3600;
-
-/**
- * Retention: completed jobs are kept a day (the dashboard shows recent work; Postgres is the record),
- * failed ones a week so that operators can inspect and retry them in Bull Board.
- */
-const retention = {
-  removeOnComplete: { age: DAY_SECONDS, count: 100_000 },
-  removeOnFail: { age: 7 * DAY_SECONDS },
-} satisfies DefaultJobOptions;
 
 const stage = <P extends z.ZodType, A extends StageAffinity>(definition: StageDefinition<P, A>) => definition;
 
@@ -48,35 +40,35 @@ export const STAGES = {
   unpack: stage({
     affinity: 'shared',
     payload: unpackPayload,
-    jobOptions: { ...retention, attempts: 3, backoff: { type: 'exponential', delay: 30_000 } },
+    jobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 30_000 } },
     entryOf: () => '',
   }),
   /** MP3 in scratch → Opus in scratch (grandchild in the batch flow). */
   convert: stage({
     affinity: 'host',
     payload: convertPayload,
-    jobOptions: { ...retention, attempts: 2, backoff: { type: 'exponential', delay: 2_000 } },
+    jobOptions: { attempts: 2, backoff: { type: 'exponential', delay: 2_000 } },
     entryOf: (payload) => payload.entry,
   }),
   /** Opus in scratch → sidecar → Postgres + S3 (child in the batch flow). */
   transcribe: stage({
     affinity: 'host',
     payload: transcribePayload,
-    jobOptions: { ...retention, attempts: 4, backoff: { type: 'exponential', delay: 5_000 } },
+    jobOptions: { attempts: 4, backoff: { type: 'exponential', delay: 5_000 } },
     entryOf: (payload) => payload.entry,
   }),
   /** Once every file of the batch is done: failures recorded, scratch removed (parent of the flow). */
   finalize: stage({
     affinity: 'host',
     payload: finalizePayload,
-    jobOptions: { ...retention, attempts: 5, backoff: { type: 'exponential', delay: 10_000 } },
+    jobOptions: { attempts: 5, backoff: { type: 'exponential', delay: 10_000 } },
     entryOf: () => '',
   }),
   /** Stored transcripts → sidecar `classify` → classifications under another policy version (reclassify). */
   classify: stage({
     affinity: 'shared',
     payload: classifyPayload,
-    jobOptions: { ...retention, attempts: 4, backoff: { type: 'exponential', delay: 5_000 } },
+    jobOptions: { attempts: 4, backoff: { type: 'exponential', delay: 5_000 } },
     entryOf: () => '',
   }),
 } as const;

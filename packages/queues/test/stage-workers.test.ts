@@ -9,6 +9,7 @@ import {
   MissingHandlerError,
   PipelineError,
   readRedisConfig,
+  readWorkerTuning,
   stageJob,
   StageWorkers,
 } from '../src/index.js';
@@ -93,6 +94,52 @@ describe('StageWorkers', () => {
         entry: 'raw.mp3',
         stage: 'convert',
       });
+    } finally {
+      await workers.close();
+      await queue.close();
+    }
+  }, 60_000);
+
+  it('keeps the newest JOB_KEEP_COMPLETED_COUNT finished jobs of its queue and removes older ones', async () => {
+    const tuning = readWorkerTuning({ JOB_KEEP_COMPLETED_COUNT: '3', JOB_KEEP_FAILED_COUNT: '1' });
+    expect(tuning.removeOnComplete).toEqual({ age: 24 * 3600, count: 3 });
+    expect(tuning.removeOnFail).toEqual({ age: 7 * 24 * 3600, count: 1 });
+    const keepHost = 'keep-test';
+    const workers = new StageWorkers(
+      ['finalize'],
+      {
+        finalize: {
+          concurrency: 1,
+          handle: async (payload) => {
+            if (payload.run === 7) throw new PipelineError('error', 'fails', { retryable: false });
+            return { ok: true };
+          },
+        },
+      },
+      { connection, prefix, hostId: keepHost, logger, tuning },
+    );
+    const queue = new Queue(`finalize-${keepHost}`, { connection, prefix });
+    try {
+      for (let run = 0; run < 10; run++) {
+        const job = stageJob(
+          'finalize',
+          { batchId, run, hostId: keepHost, files: 1, refused: 0, archiveKey: 'archives/a.tar' },
+          { hostId: keepHost, jobId: `${batchId}-finalize-${run}`, attempts: 1 },
+        );
+        await queue.add(job.name, job.data, job.opts);
+      }
+      const deadline = Date.now() + 30_000;
+      const finished = async () => {
+        const counts = await queue.getJobCounts('waiting', 'active', 'prioritized');
+        return Object.values(counts).every((n) => n === 0);
+      };
+      while (!(await finished()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+
+      const completed = await queue.getJobs(['completed']);
+      expect(completed.map((j) => j.data.run as number).sort((a, b) => a - b)).toEqual([6, 8, 9]);
+      expect((await queue.getJobs(['failed'])).map((j) => j.data.run)).toEqual([7]);
+      // The removed jobs' hashes are gone too, not only their places in the completed set.
+      expect(await queue.getJob(`${batchId}-finalize-0`)).toBeUndefined();
     } finally {
       await workers.close();
       await queue.close();
