@@ -1,5 +1,6 @@
-import type { Worker } from 'bullmq';
+import { Queue, type Worker } from 'bullmq';
 import type { Logger } from '@audio/logger';
+import { FETCH_STRIKES_TO_REPLACE, nextFetchStrikes } from './fetch-watchdog.js';
 import { createStageWorker, type StageHandler, type StageWorkerOptions } from './stage-worker.js';
 import { stageQueueName, type StageName } from './stages.js';
 import { logWorkerEvents } from './worker-events.js';
@@ -28,16 +29,36 @@ export class MissingHandlerError extends Error {
   }
 }
 
+/** One stage's worker now, with what the fetch watchdog counts of it. */
+interface Served {
+  worker: Worker;
+  /** The stage's queue, to count the jobs waiting in it. */
+  queue: Queue;
+  running: number;
+  /** Jobs started since the watchdog's last check. */
+  started: number;
+  strikes: number;
+}
+
 /**
  * The workers of one app process: one per stage it serves, each from `createStageWorker`, with the same
  * logging. Starting fails loudly when a served stage has no handler or a handler has no served stage,
- * before any worker takes a job.
+ * before any worker takes a job. A watchdog replaces a worker that stopped taking jobs while some wait
+ * (see `nextFetchStrikes`: a worker left behind by a Redis failover).
  */
 export class StageWorkers {
-  private readonly workers = new Map<StageName, Worker>();
-  private active = 0;
+  private readonly served = new Map<StageName, Served>();
+  /** Replaced workers still finishing their jobs: `close` waits for them too. */
+  private readonly retiring = new Set<Promise<void>>();
+  private readonly watchdog: NodeJS.Timeout;
+  private checking = false;
+  private closed = false;
 
-  constructor(serves: readonly StageName[], handlers: StageHandlers, options: StageWorkersOptions) {
+  constructor(
+    serves: readonly StageName[],
+    private readonly handlers: StageHandlers,
+    private readonly options: StageWorkersOptions,
+  ) {
     const missing = serves.filter((stage) => !handlers[stage]);
     const extra = (Object.keys(handlers) as StageName[]).filter((stage) => !serves.includes(stage));
     if (missing.length > 0 || extra.length > 0) {
@@ -53,42 +74,103 @@ export class StageWorkers {
       );
     }
     for (const stage of serves) {
+      const queue = new Queue(stageQueueName(stage, options.hostId), {
+        connection: options.connection,
+        prefix: options.prefix,
+      });
+      queue.on('error', () => undefined); // the watchdog's counts: a failed one is retried at the next check
       const registration = handlers[stage] as StageRegistration<typeof stage>;
-      const worker = createStageWorker(stage, registration.handle, {
-        ...options,
-        concurrency: registration.concurrency,
-        ...(registration.autorun !== undefined ? { autorun: registration.autorun } : {}),
-      });
-      worker.on('active', () => (this.active += 1));
-      worker.on('completed', () => (this.active -= 1));
-      worker.on('failed', (job) => {
-        if (job) this.active -= 1;
-      });
-      logWorkerEvents(worker, options.logger);
-      options.onWorker?.(worker);
-      this.workers.set(stage, worker);
+      this.served.set(stage, this.serve(stage, queue, registration.autorun ?? true));
+    }
+    this.watchdog = setInterval(() => void this.check(), options.tuning?.fetchWatchdogInterval ?? 15_000);
+    this.watchdog.unref();
+  }
+
+  /** A new worker for `stage`, counted and logged; started unless `autorun` is false. */
+  private serve(stage: StageName, queue: Queue, autorun: boolean): Served {
+    const registration = this.handlers[stage] as StageRegistration<typeof stage>;
+    const worker = createStageWorker(stage, registration.handle, {
+      ...this.options,
+      concurrency: registration.concurrency,
+      autorun,
+    });
+    const served: Served = { worker, queue, running: 0, started: 0, strikes: 0 };
+    worker.on('active', () => {
+      served.running += 1;
+      served.started += 1;
+    });
+    worker.on('completed', () => (served.running -= 1));
+    worker.on('failed', (job) => {
+      if (job) served.running -= 1;
+    });
+    logWorkerEvents(worker, this.options.logger);
+    this.options.onWorker?.(worker);
+    return served;
+  }
+
+  /** One watchdog pass: each running, unpaused worker that took nothing while it could gets a strike. */
+  private async check(): Promise<void> {
+    if (this.checking || this.closed) return;
+    this.checking = true;
+    try {
+      for (const [stage, served] of this.served) {
+        const { worker, queue } = served;
+        const counts = await queue.getJobCounts('wait', 'prioritized').catch(() => undefined);
+        if (!counts || this.closed || this.served.get(stage) !== served) continue;
+        served.strikes = nextFetchStrikes(served.strikes, {
+          fetching: worker.isRunning() && !worker.isPaused(),
+          takeable: (counts.wait ?? 0) + (counts.prioritized ?? 0),
+          started: served.started,
+          running: served.running,
+          concurrency: worker.concurrency,
+        });
+        served.started = 0;
+        if (served.strikes >= FETCH_STRIKES_TO_REPLACE) this.replace(stage, served, counts.wait ?? 0);
+      }
+    } finally {
+      this.checking = false;
     }
   }
 
-  /** The worker of a stage this app serves. */
+  /** A new worker takes over the stage; the old one finishes the jobs it holds, then closes. */
+  private replace(stage: StageName, old: Served, waiting: number): void {
+    this.options.logger.warn(
+      { queue: old.worker.name, waiting, running: old.running },
+      'worker took no job while jobs waited (a Redis failover can leave it so): replaced by a new one',
+    );
+    this.served.set(stage, this.serve(stage, old.queue, true));
+    const retired = old.worker
+      .close()
+      .catch((err: unknown) =>
+        this.options.logger.warn({ queue: old.worker.name, err }, 'replaced worker did not close'),
+      )
+      .finally(() => this.retiring.delete(retired));
+    this.retiring.add(retired);
+  }
+
+  /** The worker of a stage this app serves (the current one: the watchdog may have replaced it). */
   get(stage: StageName): Worker {
-    const worker = this.workers.get(stage);
-    if (!worker) throw new Error(`this app does not serve stage ${stage}`);
-    return worker;
+    const served = this.served.get(stage);
+    if (!served) throw new Error(`this app does not serve stage ${stage}`);
+    return served.worker;
   }
 
   /** The queues these workers take jobs from (the heartbeat lists them for the dashboard). */
   get queueNames(): string[] {
-    return [...this.workers.values()].map((w) => w.name);
+    return [...this.served.values()].map((s) => s.worker.name);
   }
 
   /** Jobs running in this process now. */
   get activeJobs(): number {
-    return Math.max(0, this.active);
+    return [...this.served.values()].reduce((sum, s) => sum + Math.max(0, s.running), 0);
   }
 
   /** Stops taking jobs and waits for the running ones (or not, when forced). */
   async close(force = false): Promise<void> {
-    await Promise.all([...this.workers.values()].map((w) => w.close(force)));
+    this.closed = true;
+    clearInterval(this.watchdog);
+    await Promise.all([...this.served.values()].map((s) => s.worker.close(force)));
+    await Promise.all(this.retiring);
+    await Promise.all([...this.served.values()].map((s) => s.queue.close()));
   }
 }

@@ -6,6 +6,8 @@ const tuningEnv = envConfig({
   lockDuration: fromEnv('JOB_LOCK_DURATION', durationFromEnv.default(30_000), '30s'),
   stalledInterval: fromEnv('STALLED_INTERVAL', durationFromEnv.default(30_000), '30s'),
   maxStalledCount: fromEnv('MAX_STALLED_COUNT', integerFromEnv(0, 100).default(2), '2'),
+  /** How often each worker is checked for taking no job while jobs wait (`StageWorkers`). */
+  fetchWatchdogInterval: fromEnv('FETCH_WATCHDOG_INTERVAL', durationFromEnv.default(15_000), '15s'),
 });
 
 /** The worker options of every stage worker that say how soon a dead worker's jobs come back. */
