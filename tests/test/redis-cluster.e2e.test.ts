@@ -13,6 +13,7 @@ import {
   readRedisConfig,
   scanKeys,
   transcribeQueueName,
+  waitForReplica,
   type RedisClient,
 } from '@audio/queues';
 import {
@@ -92,6 +93,9 @@ describe('the pipeline on a Redis Cluster of three masters and three replicas', 
       expect(beats.map((b) => b.app).sort()).toEqual(['gpu', 'unpack']);
       const metaKeys = await scanKeys(redis, `${t.prefix}:*:meta`);
       expect(metaKeys.length).toBeGreaterThanOrEqual(4);
+      // What the transfer app does after queueing an archive's unpack job: its master's replica has it.
+      await redis.set(`${t.prefix}:replicated`, '1');
+      expect(await waitForReplica(redis, `${t.prefix}:replicated`, 60_000)).toBe(1);
     } finally {
       redis.disconnect();
     }
