@@ -38,6 +38,8 @@ interface Served {
   /** Jobs started since the watchdog's last check. */
   started: number;
   strikes: number;
+  /** Resolves once it runs no job. */
+  idle(): Promise<void>;
 }
 
 /**
@@ -49,7 +51,7 @@ interface Served {
 export class StageWorkers {
   private readonly served = new Map<StageName, Served>();
   /** Replaced workers still finishing their jobs: `close` waits for them too. */
-  private readonly retiring = new Set<Promise<void>>();
+  private readonly retiring = new Map<Served, Promise<void>>();
   private readonly watchdog: NodeJS.Timeout;
   private checking = false;
   private closed = false;
@@ -94,14 +96,26 @@ export class StageWorkers {
       concurrency: registration.concurrency,
       autorun,
     });
-    const served: Served = { worker, queue, running: 0, started: 0, strikes: 0 };
+    const idleNow: (() => void)[] = [];
+    const finished = () => {
+      served.running -= 1;
+      if (served.running <= 0) for (const resolve of idleNow.splice(0)) resolve();
+    };
+    const served: Served = {
+      worker,
+      queue,
+      running: 0,
+      started: 0,
+      strikes: 0,
+      idle: () => (served.running <= 0 ? Promise.resolve() : new Promise((resolve) => idleNow.push(resolve))),
+    };
     worker.on('active', () => {
       served.running += 1;
       served.started += 1;
     });
-    worker.on('completed', () => (served.running -= 1));
+    worker.on('completed', finished);
     worker.on('failed', (job) => {
-      if (job) served.running -= 1;
+      if (job) finished();
     });
     logWorkerEvents(worker, this.options.logger);
     this.options.onWorker?.(worker);
@@ -115,10 +129,13 @@ export class StageWorkers {
     try {
       for (const [stage, served] of this.served) {
         const { worker, queue } = served;
-        const counts = await queue.getJobCounts('wait', 'prioritized').catch(() => undefined);
+        const [counts, queuePaused] = await Promise.all([
+          queue.getJobCounts('wait', 'prioritized'),
+          queue.isPaused(), // paused from the dashboard: no worker takes its jobs, on purpose
+        ]).catch(() => [undefined, true] as const);
         if (!counts || this.closed || this.served.get(stage) !== served) continue;
         served.strikes = nextFetchStrikes(served.strikes, {
-          fetching: worker.isRunning() && !worker.isPaused(),
+          fetching: worker.isRunning() && !worker.isPaused() && !queuePaused,
           takeable: (counts.wait ?? 0) + (counts.prioritized ?? 0),
           started: served.started,
           running: served.running,
@@ -139,13 +156,18 @@ export class StageWorkers {
       'worker took no job while jobs waited (a Redis failover can leave it so): replaced by a new one',
     );
     this.served.set(stage, this.serve(stage, old.queue, true));
-    const retired = old.worker
-      .close()
+    // Not `close()`: a graceful close waits for the worker's main loop, which is what is stuck. It stops
+    // fetching, finishes the jobs it holds, then closes without waiting for that loop.
+    const retired = (async () => {
+      await old.worker.pause(true);
+      await old.idle();
+      await old.worker.close(true);
+    })()
       .catch((err: unknown) =>
         this.options.logger.warn({ queue: old.worker.name, err }, 'replaced worker did not close'),
       )
-      .finally(() => this.retiring.delete(retired));
-    this.retiring.add(retired);
+      .finally(() => this.retiring.delete(old));
+    this.retiring.set(old, retired);
   }
 
   /** The worker of a stage this app serves (the current one: the watchdog may have replaced it). */
@@ -162,7 +184,8 @@ export class StageWorkers {
 
   /** Jobs running in this process now. */
   get activeJobs(): number {
-    return [...this.served.values()].reduce((sum, s) => sum + Math.max(0, s.running), 0);
+    const all = [...this.served.values(), ...this.retiring.keys()];
+    return all.reduce((sum, s) => sum + Math.max(0, s.running), 0);
   }
 
   /** Stops taking jobs and waits for the running ones (or not, when forced). */
@@ -170,7 +193,9 @@ export class StageWorkers {
     this.closed = true;
     clearInterval(this.watchdog);
     await Promise.all([...this.served.values()].map((s) => s.worker.close(force)));
-    await Promise.all(this.retiring);
+    // Replaced workers: forced, now; else once the jobs they hold are done.
+    if (force) await Promise.all([...this.retiring.keys()].map((s) => s.worker.close(true)));
+    else await Promise.all(this.retiring.values());
     await Promise.all([...this.served.values()].map((s) => s.queue.close()));
   }
 }
