@@ -29,6 +29,9 @@ export class MissingHandlerError extends Error {
   }
 }
 
+/** How long a paused worker's main loop may take to end (its blocking call returns within ~6 s). */
+const LOOP_END_GRACE_MS = 15_000;
+
 /** One stage's worker now, with what the fetch watchdog counts of it. */
 interface Served {
   worker: Worker;
@@ -156,18 +159,31 @@ export class StageWorkers {
       'worker took no job while jobs waited (a Redis failover can leave it so): replaced by a new one',
     );
     this.served.set(stage, this.serve(stage, old.queue, true));
-    // Not `close()`: a graceful close waits for the worker's main loop, which is what is stuck. It stops
-    // fetching, finishes the jobs it holds, then closes without waiting for that loop.
-    const retired = (async () => {
-      await old.worker.pause(true);
-      await old.idle();
-      await old.worker.close(true);
-    })()
+    const retired = this.closeWorker(old, false)
       .catch((err: unknown) =>
         this.options.logger.warn({ queue: old.worker.name, err }, 'replaced worker did not close'),
       )
       .finally(() => this.retiring.delete(old));
     this.retiring.set(old, retired);
+  }
+
+  /**
+   * Stops a worker taking jobs and waits for the ones it holds (unless forced), then closes it. Not
+   * BullMQ's graceful `close()` alone: that waits for the worker's main loop, and the loop of a worker a
+   * Redis failover left stuck never ends (nor would the close). A healthy loop ends within its blocking
+   * timeout once the worker is paused; a stuck one is closed without it after `LOOP_END_GRACE_MS`.
+   */
+  private async closeWorker(served: Served, force: boolean): Promise<void> {
+    const { worker } = served;
+    if (force) return worker.close(true);
+    await worker.pause(true); // stops fetching, without waiting on the main loop
+    await served.idle();
+    const deadline = Date.now() + LOOP_END_GRACE_MS;
+    while (worker.isRunning() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const stuck = worker.isRunning();
+    if (stuck)
+      this.options.logger.warn({ queue: worker.name }, 'worker main loop did not end: closed without it');
+    await worker.close(stuck);
   }
 
   /** The worker of a stage this app serves (the current one: the watchdog may have replaced it). */
@@ -192,7 +208,7 @@ export class StageWorkers {
   async close(force = false): Promise<void> {
     this.closed = true;
     clearInterval(this.watchdog);
-    await Promise.all([...this.served.values()].map((s) => s.worker.close(force)));
+    await Promise.all([...this.served.values()].map((s) => this.closeWorker(s, force)));
     // Replaced workers: forced, now; else once the jobs they hold are done.
     if (force) await Promise.all([...this.retiring.keys()].map((s) => s.worker.close(true)));
     else await Promise.all(this.retiring.values());
