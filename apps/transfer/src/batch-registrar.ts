@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Batch, BatchRepository } from '@audio/db';
-import { stageJob, type UnpackPayload } from '@audio/queues';
+import { stageJob, waitForReplica, type RedisClient, type UnpackPayload } from '@audio/queues';
 
 /** An archive whose upload was verified (size and sha256 of the object equal the source's). */
 export interface VerifiedArchive {
@@ -38,6 +38,8 @@ export class BatchRegistrar {
   constructor(
     private readonly batches: BatchRepository,
     private readonly unpackQueue: Queue,
+    /** The connection the queue runs on (on a Redis Cluster, the job is waited onto a replica). */
+    private readonly redis?: RedisClient,
   ) {}
 
   async register(archive: VerifiedArchive): Promise<Registration> {
@@ -67,7 +69,12 @@ export class BatchRegistrar {
     });
     const job = unpackJobOf(batch);
     const queued = batch.status === 'transferred';
-    if (queued) await this.unpackQueue.add(job.name, job.data, job.opts);
+    if (queued) {
+      await this.unpackQueue.add(job.name, job.data, job.opts);
+      // On a Redis Cluster: on a replica before the source marks its file done, so that a master killed
+      // now cannot take the only trace of the archive's job with it.
+      if (this.redis) await waitForReplica(this.redis, this.unpackQueue.toKey('wait'));
+    }
     return { created: existing === null, jobId: batch.batchId, queued, payload: job.data };
   }
 }

@@ -67,7 +67,7 @@ export async function openTransferContext(options: TransferContextOptions = {}):
   const batches = new BatchRepository(db);
   const unpackQueue = new Queue(UNPACK_QUEUE, { connection: redis, prefix });
   unpackQueue.on('error', (err) => logger.warn({ err }, 'unpack queue connection error'));
-  const registrar = new BatchRegistrar(batches, unpackQueue);
+  const registrar = new BatchRegistrar(batches, unpackQueue, redis);
   const ingester = new ArchiveIngester({ store, registrar, stateDir: config.stateDir, logger });
   return {
     config,

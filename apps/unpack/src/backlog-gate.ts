@@ -11,7 +11,8 @@ export class BacklogGate {
   private paused = false;
 
   constructor(
-    private readonly worker: Worker,
+    /** The unpack worker now: the fetch watchdog of `StageWorkers` may replace it. */
+    private readonly worker: () => Worker,
     private readonly hostQueues: Queue[],
     private readonly limit: number,
     private readonly logger: Logger,
@@ -27,13 +28,17 @@ export class BacklogGate {
 
   async check(): Promise<void> {
     const backlog = await this.backlog();
-    if (backlog >= this.limit && !this.paused) {
+    const worker = this.worker();
+    if (backlog >= this.limit && (!this.paused || !worker.isPaused())) {
+      // Also when a replaced worker came up unpaused while the gate was closed.
+      const closing = !this.paused;
       this.paused = true;
-      await this.worker.pause(true);
-      this.logger.info({ backlog, limit: this.limit }, 'backlog over the limit: taking no new archive');
+      await worker.pause(true);
+      if (closing)
+        this.logger.info({ backlog, limit: this.limit }, 'backlog over the limit: taking no new archive');
     } else if (backlog < this.limit && this.paused) {
       this.paused = false;
-      this.worker.resume();
+      worker.resume();
       this.logger.info({ backlog, limit: this.limit }, 'backlog below the limit: taking archives again');
     }
   }

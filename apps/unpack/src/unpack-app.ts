@@ -104,11 +104,10 @@ function unpackParts(context: WorkerContext, config: UnpackConfig): WorkerAppPar
       },
     },
     async started(workers) {
-      const unpackWorker = workers.get('unpack');
-      gate = new BacklogGate(unpackWorker, hostQueues, config.hostBacklogLimit, logger);
+      gate = new BacklogGate(() => workers.get('unpack'), hostQueues, config.hostBacklogLimit, logger);
       await gate.check();
       gate.start();
-      void unpackWorker.run();
+      void workers.get('unpack').run();
       sweepSafely();
       detector?.start();
     },

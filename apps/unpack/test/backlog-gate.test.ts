@@ -24,7 +24,7 @@ describe('BacklogGate on real Redis', () => {
   });
 
   it('stops taking archives while the host backlog is at the limit, and takes them again below it', async () => {
-    const gate = new BacklogGate(shared, [backlog], 3, createLogger({ name: 'test', level: 'silent' }));
+    const gate = new BacklogGate(() => shared, [backlog], 3, createLogger({ name: 'test', level: 'silent' }));
     await backlog.addBulk([1, 2].map((i) => ({ name: 'file', data: { i } })));
     await gate.check();
     expect(shared.isPaused()).toBe(false);

@@ -22,6 +22,8 @@ export interface RedisCluster {
   ownerOf(key: string): Promise<{ master: number; replicas: number[] }>;
   /** Resolves once every live node reports `cluster_state:ok` and every slot has a live master. */
   waitHealthy(timeoutMs?: number, minReplicas?: number): Promise<void>;
+  /** What the node on `port` says it is now (ROLE): `master`, or `slave` while it replicates one. */
+  role(port: number): Promise<string>;
   /** SIGKILL of one node, as a crash. */
   kill(port: number): Promise<void>;
   stop(): Promise<void>;
@@ -167,6 +169,10 @@ export async function startRedisCluster(
         if (Date.now() > deadline) throw new Error(`Redis Cluster not healthy after ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 200));
       }
+    },
+    async role(port) {
+      const [role] = await onNode(port, (r) => r.call('ROLE') as Promise<[string, ...unknown[]]>);
+      return role;
     },
     async kill(port) {
       const node = nodes.find((n) => n.port === port);

@@ -41,6 +41,28 @@ export function createRedisConnection(config: RedisConfig, role: ConnectionRole,
   return new Redis(config.url, { ...commandOptions, retryStrategy });
 }
 
+/**
+ * Waits until a replica of the master that holds `key`'s slot has every write this client sent it so
+ * far (`WAIT 1`, at most `timeoutMs`), and returns how many replicas acknowledged; `undefined` on a
+ * single Redis, which keeps its writes in its AOF instead. Replication is asynchronous: a master killed
+ * right after acknowledging a write can lose it to the replica that takes its place. Job state is
+ * safe without this (a lost completion makes the job run again, and every step is idempotent); a write
+ * that nothing would redo (the unpack job of a newly transferred archive) waits for it.
+ */
+export async function waitForReplica(
+  redis: RedisClient,
+  key: string,
+  timeoutMs = 1000,
+): Promise<number | undefined> {
+  if (!(redis instanceof Cluster)) return undefined;
+  const slot = Number(await redis.call('CLUSTER', 'KEYSLOT', key));
+  const owner = redis.slots[slot]?.[0];
+  // The client's own connection to that master: WAIT counts the writes sent on the connection it runs on.
+  const master = redis.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner);
+  if (!master) return 0;
+  return Number(await master.call('WAIT', 1, timeoutMs));
+}
+
 /** The nodes to SCAN: a Cluster's masters each hold part of the keyspace; a single Redis holds all. */
 async function scanTargets(redis: RedisClient): Promise<Redis[]> {
   if (!(redis instanceof Cluster)) return [redis];

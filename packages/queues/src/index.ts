@@ -69,7 +69,13 @@ export {
   type StageWorkersOptions,
 } from './stage-workers.js';
 export { readRedisConfig, type RedisConfig } from './redis-config.js';
-export { createRedisConnection, scanKeys, type ConnectionRole, type RedisClient } from './connections.js';
+export {
+  createRedisConnection,
+  scanKeys,
+  waitForReplica,
+  type ConnectionRole,
+  type RedisClient,
+} from './connections.js';
 export {
   buildBatchFlow,
   batchJobIds,

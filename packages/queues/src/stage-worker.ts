@@ -30,6 +30,8 @@ export function createStageWorker<S extends StageName>(
 ): Worker {
   const queueName = stageQueueName(stage, options.hostId);
   const definition = STAGES[stage];
+  // Not a BullMQ option: StageWorkers' own watchdog reads it.
+  const { fetchWatchdogInterval: _watchdog, ...workerTuning } = options.tuning ?? {};
   return new Worker(
     queueName,
     async (job: Job) => {
@@ -49,7 +51,7 @@ export function createStageWorker<S extends StageName>(
     },
     {
       ...DEFAULT_JOB_RETENTION,
-      ...options.tuning,
+      ...workerTuning,
       name: workerName(stage, options.hostId),
       connection: options.connection,
       prefix: options.prefix,

@@ -11,12 +11,15 @@ const tuningEnv = envConfig({
   keepCompletedCount: fromEnv('JOB_KEEP_COMPLETED_COUNT', integerFromEnv(0).default(100_000), '100000'),
   keepFailedMs: fromEnv('JOB_KEEP_FAILED_AGE', durationFromEnv.default(7 * DAY_MS), '7d'),
   keepFailedCount: fromEnv('JOB_KEEP_FAILED_COUNT', integerFromEnv(0).optional(), '100000'),
+  /** How often each worker is checked for taking no job while jobs wait (`StageWorkers`). */
+  fetchWatchdogInterval: fromEnv('FETCH_WATCHDOG_INTERVAL', durationFromEnv.default(15_000), '15s'),
 }).transform((e) => ({
   lockDuration: e.lockDuration,
   stalledInterval: e.stalledInterval,
   maxStalledCount: e.maxStalledCount,
   removeOnComplete: keepJobs(e.keepCompletedMs, e.keepCompletedCount),
   removeOnFail: keepJobs(e.keepFailedMs, e.keepFailedCount),
+  fetchWatchdogInterval: e.fetchWatchdogInterval,
 }));
 
 /** BullMQ counts ages in seconds. */
@@ -33,7 +36,10 @@ export type WorkerTuning = Required<
     WorkerOptions,
     'lockDuration' | 'stalledInterval' | 'maxStalledCount' | 'removeOnComplete' | 'removeOnFail'
   >
->;
+> & {
+  /** Not a BullMQ option: how often StageWorkers' fetch watchdog looks (FETCH_WATCHDOG_INTERVAL). */
+  fetchWatchdogInterval?: number;
+};
 
 /** The retention of finished jobs when nothing is configured (the defaults of the variables below). */
 export const DEFAULT_JOB_RETENTION: Pick<WorkerTuning, 'removeOnComplete' | 'removeOnFail'> = {
