@@ -218,7 +218,10 @@ describe(`load: ${BATCHES} batches × ${FILES_PER_BATCH} files through ${HOSTS.l
       expect(retained).toHaveLength(HOSTS.length);
       expect(retained.reduce((sum, q) => sum + q.states.completed, 0)).toBeLessThan(FILES);
     }
-    expect(Object.keys(inventory.appKeys)).toEqual(['heartbeat']);
+    // Besides the queues: the processes' heartbeats and one last-seen hash of all hosts (the dead-host
+    // detector's), however many files went through.
+    expect(Object.keys(inventory.appKeys).sort()).toEqual(['heartbeat', 'hosts']);
+    expect(inventory.appKeys.hosts).toBe(1);
   }, 2_700_000);
 });
 
