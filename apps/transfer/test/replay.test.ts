@@ -56,6 +56,12 @@ describe('replayBatch', () => {
     // The same run again is the same job: a repeated command changes nothing.
     await replayBatch(ingested.batchId, t.context, { run: 1_800_000_000 });
     expect(await t.context.unpackQueue.getJobCountByTypes('waiting')).toBe(2);
+
+    // Two actions within one second (a retry, then a replay) get runs, and so flows, of their own.
+    const first = await replayBatch(ingested.batchId, t.context);
+    const second = await replayBatch(ingested.batchId, t.context);
+    expect(second.run).toBeGreaterThan(first.run);
+    expect(await t.context.unpackQueue.getJobCountByTypes('waiting')).toBe(4);
   });
 
   it('names the batch and the reason when there is nothing to replay', async () => {

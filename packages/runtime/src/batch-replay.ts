@@ -30,7 +30,7 @@ export interface ReplayDeps {
 export interface ReplayOptions {
   /** Queue a run even though the first unpack job has not started yet. */
   force?: boolean;
-  /** Default: seconds since the epoch, so every replay gets job ids of its own. */
+  /** Default: seconds since the epoch, or above every run recorded or queued: job ids of its own. */
   run?: number;
   /**
    * Only the files that failed for good (not the entries unpack refused: their bytes will not change),
@@ -111,7 +111,7 @@ export async function replayBatch(
     if (entries.length === 0) throw new ReplayError(batchId, 'it has no failed files to retry');
   }
 
-  const run = options.run ?? Math.floor(Date.now() / 1000);
+  const run = options.run ?? (await nextRun(batchId, deps));
   const jobId = `${batchId}-${entries ? 'retry' : 'replay'}-${run}`;
   const job = stageJob(
     'unpack',
@@ -143,4 +143,20 @@ export async function replayBatch(
     payload,
     ...(entries ? { entries } : {}),
   };
+}
+
+/**
+ * A run number no earlier run of the batch has: the clock in seconds, moved past every run recorded in
+ * `batch_runs` and every replay or retry job still queued. Seconds alone gave a retry and a replay
+ * clicked within one second the same run, and so the same flow ids: the second flow was taken for the
+ * first and never ran.
+ */
+async function nextRun(batchId: string, deps: ReplayDeps): Promise<number> {
+  const recorded = (await deps.batches.runs(batchId)).map((r) => r.run + 1);
+  let run = Math.max(Math.floor(Date.now() / 1000), ...recorded);
+  const queued = async (n: number) =>
+    (await deps.unpackQueue.getJob(`${batchId}-replay-${n}`)) ??
+    (await deps.unpackQueue.getJob(`${batchId}-retry-${n}`));
+  while (await queued(run)) run += 1;
+  return run;
 }
