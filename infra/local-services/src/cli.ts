@@ -2,6 +2,7 @@
 // `pnpm services up|down|status|env` and `pnpm services run -- CMD`: local Redis, PostgreSQL and S3.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import { Command } from 'commander';
 import './index.js';
 import { describeServices, ensureServices, killPids, type S3ServerKind } from './services.js';
@@ -179,12 +180,20 @@ program
     const env = running?.env ?? services!.env;
     console.error(`[services]\n${describeServices(running?.reports ?? services!.reports)}`);
     const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env: { ...process.env, ...env } });
-    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    // An interrupted run never reports success: turbo, told to stop, shuts its tasks down and exits 0
+    // even when some had failed (seen when a test run was killed), so a signal we got sets the code.
+    let interrupted: NodeJS.Signals | undefined;
+    const forward = (signal: NodeJS.Signals) => {
+      interrupted = signal;
+      child.kill(signal);
+    };
     process.on('SIGINT', forward);
     process.on('SIGTERM', forward);
-    const code = await new Promise<number>((resolve) =>
-      child.on('exit', (c, signal) => resolve(c ?? (signal ? 128 + 1 : 1))),
+    const exitCodeOf = (signal: NodeJS.Signals) => 128 + os.constants.signals[signal];
+    const childCode = await new Promise<number>((resolve) =>
+      child.on('exit', (c, signal) => resolve(c ?? (signal ? exitCodeOf(signal) : 1))),
     );
+    const code = interrupted ? exitCodeOf(interrupted) : childCode;
     if (services) {
       await services.stop();
       console.error('[services] stopped what was started');

@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { configuredDatabaseUrl } from '../src/postgres.js';
@@ -44,4 +48,46 @@ describe('ensureServices', () => {
     }
     for (const service of services.started) for (const pid of service.pids) expect(isAlive(pid)).toBe(false);
   }, 120_000);
+});
+
+describe('services run', () => {
+  it('exits 143, not the command’s 0, when it is stopped with SIGTERM (turbo told to stop exits 0)', async () => {
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'services-run-'));
+    // The command says it started, then exits 0 when told to stop, as turbo does.
+    const runner = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(import.meta.dirname, '../src/cli.ts'),
+        'run',
+        '--s3',
+        's3rver',
+        '--',
+        'bash',
+        '-c',
+        'trap "exit 0" TERM; echo started; while :; do sleep 0.1; done',
+      ],
+      {
+        env: { ...process.env, LOCAL_SERVICES_DIR: stateDir, S3_ENDPOINT: '' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        runner.stdout.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('started')) resolve();
+        });
+        runner.once('exit', (code) =>
+          reject(new Error(`services run exited ${code} before the command started`)),
+        );
+      });
+      const exited = new Promise<number | null>((resolve) => runner.once('exit', (code) => resolve(code)));
+      runner.kill('SIGTERM');
+      expect(await exited).toBe(143);
+    } finally {
+      runner.kill('SIGKILL');
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
