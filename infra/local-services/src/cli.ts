@@ -179,9 +179,10 @@ program
     const services = running ? undefined : await ensureServices({ s3Server: opts.s3 });
     const env = running?.env ?? services!.env;
     console.error(`[services]\n${describeServices(running?.reports ?? services!.reports)}`);
-    const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env: { ...process.env, ...env } });
     // An interrupted run never reports success: turbo, told to stop, shuts its tasks down and exits 0
     // even when some had failed (seen when a test run was killed), so a signal we got sets the code.
+    // The handlers come before the spawn: a signal in between would otherwise kill us, not the command.
+    // (Node runs a handler from its event loop, so `child` exists by the time one runs.)
     let interrupted: NodeJS.Signals | undefined;
     const forward = (signal: NodeJS.Signals) => {
       interrupted = signal;
@@ -189,6 +190,7 @@ program
     };
     process.on('SIGINT', forward);
     process.on('SIGTERM', forward);
+    const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env: { ...process.env, ...env } });
     const exitCodeOf = (signal: NodeJS.Signals) => 128 + os.constants.signals[signal];
     const childCode = await new Promise<number>((resolve) =>
       child.on('exit', (c, signal) => resolve(c ?? (signal ? exitCodeOf(signal) : 1))),

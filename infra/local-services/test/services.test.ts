@@ -53,7 +53,7 @@ describe('ensureServices', () => {
 describe('services run', () => {
   it('exits 143, not the command’s 0, when it is stopped with SIGTERM (turbo told to stop exits 0)', async () => {
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'services-run-'));
-    // The command says it started, then exits 0 when told to stop, as turbo does.
+    // The command says it runs, then exits 0 when told to stop, as turbo does.
     const runner = spawn(
       process.execPath,
       [
@@ -66,7 +66,7 @@ describe('services run', () => {
         '--',
         'bash',
         '-c',
-        'trap "exit 0" TERM; echo started; while :; do sleep 0.1; done',
+        'trap "exit 0" TERM; echo command-running; while :; do sleep 0.1; done',
       ],
       {
         env: { ...process.env, LOCAL_SERVICES_DIR: stateDir, S3_ENDPOINT: '' },
@@ -76,7 +76,7 @@ describe('services run', () => {
     try {
       await new Promise<void>((resolve, reject) => {
         runner.stdout.on('data', (chunk: Buffer) => {
-          if (chunk.toString().includes('started')) resolve();
+          if (chunk.toString().includes('command-running')) resolve();
         });
         runner.once('exit', (code) =>
           reject(new Error(`services run exited ${code} before the command started`)),
