@@ -2,21 +2,16 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { BatchRepository, createDb, FailureRepository, ReviewerRepository } from '@audio/db';
 import { createTestDatabase, type TestDatabase } from '@audio/db/testing';
 import { InProcessPipeline } from '@audio/demo';
 import { makeSampleArchive } from '@audio/fixtures';
 import { createLogger } from '@audio/logger';
 import { startDashboard, UserAccounts, type RunningDashboard } from '../src/index.js';
-import { CHROMIUM, CHROMIUM_ARGS } from './support/browser.js';
+import { ARTIFACTS, launchChromium, openWindow } from './support/browser.js';
 
-const ARTIFACTS = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../test-artifacts/dashboard',
-);
 const ADMIN = { username: 'admin', password: 'browser-test-passphrase' };
 const REVIEWER = { username: 'ra1', password: 'reviewer-test-passphrase' };
 
@@ -30,13 +25,11 @@ describe('the dashboard in a browser', () => {
   let env: NodeJS.ProcessEnv;
   let pipeline: InProcessPipeline | undefined;
   let dashboard: RunningDashboard | undefined;
-  let context: BrowserContext | undefined;
+  let browser: Browser | undefined;
   let page: Page;
   let batchId: string;
 
   beforeAll(async () => {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-browser-'));
     database = await createTestDatabase();
     env = {
@@ -68,17 +61,12 @@ describe('the dashboard in a browser', () => {
     } finally {
       await db.close();
     }
-    context = await chromium.launchPersistentContext(path.join(work, 'chromium-profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1400, height: 900 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await launchChromium();
+    ({ page } = await openWindow(browser));
   }, 300_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await dashboard?.close();
     await pipeline?.close();
     await database?.drop();

@@ -1,20 +1,11 @@
-import fs from 'node:fs';
-import type { Server } from 'node:http';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PolicyRepository } from '@audio/db';
 import type { Browser, Page } from 'playwright-core';
 import { createTestDashboard, createUser, reviewers, type TestDashboard } from './support/test-dashboard.js';
-import {
-  launchChromium,
-  listen,
-  logInWindow,
-  seedReviewItems,
-  type SeededFile,
-} from './support/review-seed.js';
+import { logInWindow, seedReviewItems, type SeededFile } from './support/review-seed.js';
+import { ARTIFACTS, serveToChromium, type ServedDashboard } from './support/browser.js';
 
-const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/dashboard', import.meta.url));
 const BATCH = '20250622-143052-f11e00';
 const say = (text: string) => [{ start: 0, end: 4, text }];
 
@@ -32,13 +23,12 @@ async function labelRows(page: Page): Promise<string[][]> {
 // From a batch to one of its files and its labels, in Chromium, on real Postgres, Redis and Swift.
 describe('file page in a browser', () => {
   let dashboard: TestDashboard;
-  let server: Server;
   let url: string;
   let browser: Browser;
+  let site: ServedDashboard | undefined;
   let files: Record<string, SeededFile>;
 
   beforeAll(async () => {
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
     dashboard = await createTestDashboard();
     // The seeds' version, stored and active, sends every flagged file to two reviewers.
     const policies = new PolicyRepository(dashboard.db);
@@ -75,13 +65,12 @@ describe('file page in a browser', () => {
     };
     await label('ann', { violatesPolicy: 'yes', category: 'threat' }, 'names the <station> & a time');
     await label('bob', { violatesPolicy: 'unsure' }, null);
-    ({ url, server } = await listen(dashboard));
-    browser = await launchChromium();
+    site = await serveToChromium(dashboard);
+    ({ url, browser } = site);
   }, 300_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await new Promise((resolve) => server?.close(resolve));
+    await site?.close();
     await dashboard?.close();
   });
 

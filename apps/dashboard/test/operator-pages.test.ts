@@ -1,9 +1,7 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import {
   AudioFileRepository,
   BatchRepository,
@@ -15,7 +13,7 @@ import {
 import { createTestDatabase, type TestDatabase } from '@audio/db/testing';
 import { createLogger } from '@audio/logger';
 import { startDashboard, UserAccounts, type RunningDashboard } from '../src/index.js';
-import { ARTIFACTS, launchChromium, logIn } from './support/browser.js';
+import { ARTIFACTS, launchChromium, logIn, openWindow } from './support/browser.js';
 
 const ADMIN = { username: 'admin', password: 'operator-test-passphrase' };
 const VIEWER = { username: 'viewer1', password: 'viewer-test-passphrase' };
@@ -131,15 +129,13 @@ async function seed(db: Db): Promise<void> {
 describe('the operator pages in a browser', () => {
   const suffix = crypto.randomBytes(3).toString('hex');
   const logger = createLogger({ name: 'operator-pages-test', level: process.env.LOG_LEVEL ?? 'silent' });
-  let work: string;
   let database: TestDatabase;
   let db: Db;
   let dashboard: RunningDashboard | undefined;
-  let context: BrowserContext | undefined;
+  let browser: Browser | undefined;
   let page: Page;
 
   beforeAll(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-operator-'));
     database = await createTestDatabase();
     db = createDb({ databaseUrl: database.databaseUrl, poolSize: 2, connectionTimeoutMs: 60_000 });
     await seed(db);
@@ -154,15 +150,15 @@ describe('the operator pages in a browser', () => {
     };
     dashboard = await startDashboard({ env, logger, port: 0 });
     await new UserAccounts(new ReviewerRepository(db)).create(VIEWER.username, VIEWER.password, 'viewer');
-    ({ context, page } = await launchChromium(work));
+    browser = await launchChromium();
+    ({ page } = await openWindow(browser));
   }, 300_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await dashboard?.close();
     await db?.close();
     await database?.drop();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
   const shot = (name: string) =>

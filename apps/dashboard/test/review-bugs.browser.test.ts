@@ -1,20 +1,11 @@
-import fs from 'node:fs';
-import type { Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, Page } from 'playwright-core';
 import { createTestDashboard, createUser, reviewers, type TestDashboard } from './support/test-dashboard.js';
-import {
-  launchChromium,
-  listen,
-  logInOnPage,
-  logInWindow,
-  seedReviewItems,
-  type SeededFile,
-} from './support/review-seed.js';
+import { logInOnPage, logInWindow, seedReviewItems, type SeededFile } from './support/review-seed.js';
+import { ARTIFACTS, serveToChromium, type ServedDashboard } from './support/browser.js';
 
-const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/dashboard', import.meta.url));
 const DEMO_POLICY = fileURLToPath(new URL('../../gpu/policies/demo-policy.json', import.meta.url));
 const BATCH = '20250622-143052-b0b0b0';
 const say = (text: string) => [{ start: 0, end: 4, text }];
@@ -22,14 +13,13 @@ const say = (text: string) => [{ start: 0, end: 4, text }];
 // The bugs issue 15 reproduced in Chromium, each as reviewers met it, on real Postgres, Redis and Swift.
 describe('review page: the reproduced bugs', () => {
   let dashboard: TestDashboard;
-  let server: Server;
   let url: string;
   let browser: Browser;
+  let site: ServedDashboard | undefined;
   let files: Record<string, SeededFile>;
   const ids: Record<string, string> = {};
 
   beforeAll(async () => {
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
     dashboard = await createTestDashboard({ env: { POLICY_FILE: DEMO_POLICY } });
     for (const name of ['ra1', 'ra2', 'ra3']) ids[name] = await createUser(dashboard, name, 'reviewer');
     ids.boss = await createUser(dashboard, 'boss', 'admin');
@@ -45,13 +35,12 @@ describe('review page: the reproduced bugs', () => {
       { name: 'c1', flagged: false, segments: say('the weather is lovely today') },
     ]);
     files = Object.fromEntries(seeded.map((f) => [f.name, f]));
-    ({ url, server } = await listen(dashboard));
-    browser = await launchChromium();
+    site = await serveToChromium(dashboard);
+    ({ url, browser } = site);
   }, 300_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await new Promise((resolve) => server?.close(resolve));
+    await site?.close();
     await dashboard?.close();
   });
 

@@ -1,21 +1,14 @@
 import fs from 'node:fs';
-import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createTestDashboard, createUser, type TestDashboard } from './support/test-dashboard.js';
-import {
-  launchChromium,
-  listen,
-  logInWindow,
-  seedReviewItems,
-  type SeededFile,
-} from './support/review-seed.js';
+import { logInWindow, seedReviewItems, type SeededFile } from './support/review-seed.js';
+import { ARTIFACTS, serveToChromium, type ServedDashboard } from './support/browser.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ARTIFACTS = path.resolve(HERE, '../../../test-artifacts/dashboard');
 const DEMO_POLICY = path.resolve(HERE, '../../gpu/policies/demo-policy.json');
 const BATCH = '20250622-143052-f10f10';
 const lines = (name: string) => [
@@ -38,15 +31,14 @@ async function until(page: Page, condition: string, what: string): Promise<void>
 // not load, progress and history. Screenshots go to test-artifacts/dashboard/review-*.png.
 describe('review page: the flow and its shortcuts', () => {
   let dashboard: TestDashboard;
-  let server: Server;
   let url: string;
   let browser: Browser;
+  let site: ServedDashboard | undefined;
   let rx: { context: BrowserContext; page: Page };
   let files: Record<string, SeededFile>;
   const ids: Record<string, string> = {};
 
   beforeAll(async () => {
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
     dashboard = await createTestDashboard({ env: { POLICY_FILE: DEMO_POLICY } });
     for (const name of ['rx', 'ry']) ids[name] = await createUser(dashboard, name, 'reviewer');
     ids.chief = await createUser(dashboard, 'chief', 'admin');
@@ -62,21 +54,20 @@ describe('review page: the flow and its shortcuts', () => {
     await dashboard.store.uploadOpus(garbage, files.broken!.opusKey);
     fs.rmSync(garbage);
     await dashboard.store.delete(files.missing!.opusKey);
-    ({ url, server } = await listen(dashboard));
-    browser = await launchChromium();
+    site = await serveToChromium(dashboard);
+    ({ url, browser } = site);
     rx = await logInWindow(browser, url, 'rx', '/review');
   }, 300_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await new Promise((resolve) => server?.close(resolve));
+    await site?.close();
     await dashboard?.close();
   });
 
   const shot = (page: Page, name: string) =>
     page.screenshot({ path: path.join(ARTIFACTS, `review-${name}.png`), fullPage: true });
   const onItem = (page: Page, file: SeededFile) =>
-    page.waitForURL((u) => u.pathname === `/review/${file.id}`, { timeout: 120_000 });
+    page.waitForURL((u) => u.pathname === `/review/${file.id}`);
   const labelOf = (file: SeededFile, reviewerId: string) =>
     dashboard.db.prisma.raLabel.findUnique({
       where: { audioFileId_reviewerId: { audioFileId: file.id, reviewerId } },
@@ -193,7 +184,7 @@ describe('review page: the flow and its shortcuts', () => {
     const { page } = rx;
     // Stored, but not audio: the browser fails to decode it.
     await until(page, 'document.getElementById("player").error !== null', 'the browser gives up on the file');
-    await page.locator('#audio-error').waitFor({ state: 'visible', timeout: 120_000 });
+    await page.locator('#audio-error').waitFor({ state: 'visible' });
     expect(await page.locator('#audio-error').innerText()).toMatch(/could not be loaded/);
     expect(await page.inputValue('#skip-form select[name=reason]')).toBe('audio does not load');
     await shot(page, '05-audio-error');
@@ -208,7 +199,7 @@ describe('review page: the flow and its shortcuts', () => {
     await onItem(page, files.a3!);
     await page.keyboard.press('n');
     await page.keyboard.press('Enter');
-    await page.waitForURL((u) => u.pathname === '/review', { timeout: 120_000 });
+    await page.waitForURL((u) => u.pathname === '/review');
     expect(await page.locator('main').innerText()).toContain('Nothing is waiting for you right now.');
     expect(await progress(page)).toContain('Done today by you 2');
     expect(await progress(page)).toContain('Skipped today 3');

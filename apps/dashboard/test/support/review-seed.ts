@@ -3,10 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Server } from 'node:http';
 import { AudioFileRepository, BatchRepository } from '@audio/db';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS } from './browser.js';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { openWindow } from './browser.js';
 import type { TestDashboard } from './test-dashboard.js';
 import { PASSWORD } from './test-dashboard.js';
 
@@ -84,25 +83,6 @@ export async function seedReviewItems(
   }
 }
 
-/** The test dashboard's app on a loopback port, for a browser. */
-export async function listen(dashboard: TestDashboard): Promise<{ url: string; server: Server }> {
-  const server = await new Promise<Server>((resolve) => {
-    const s = dashboard.app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return { url: `http://127.0.0.1:${address.port}`, server };
-}
-
-export async function launchChromium(): Promise<Browser> {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [...CHROMIUM_ARGS, '--autoplay-policy=no-user-gesture-required'],
-  });
-}
-
 /** A browser window of its own (own cookies and storage) logged in as the user, left on `next`. */
 export async function logInWindow(
   browser: Browser,
@@ -110,8 +90,7 @@ export async function logInWindow(
   username: string,
   next: string,
 ): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-  const page = await context.newPage();
+  const { context, page } = await openWindow(browser, { width: 1400, height: 1000 });
   await page.goto(`${url}${next}`);
   await page.waitForURL(/\/login/);
   await logInOnPage(page, username);
