@@ -27,6 +27,7 @@ import { createLogger } from '@audio/logger';
 import { createRedisConnection, readRedisConfig, transcribeQueueName } from '@audio/queues';
 import { openTransferContext } from '@audio/transfer';
 import { startUnpackApp } from '@audio/unpack';
+import { removeQueueKeys } from '../src/demo-environment.js';
 
 const GOAL = 0.97;
 const program = new Command('bench:gpu')
@@ -191,6 +192,8 @@ async function main(): Promise<void> {
     await events.close();
     await db.close();
     await database.drop();
+    // The run's queues on a Redis the machine keeps (the benchmark's own Redis goes with services.stop).
+    await removeQueueKeys(env);
     await services.stop();
     fs.rmSync(work, { recursive: true, force: true });
   }

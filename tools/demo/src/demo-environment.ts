@@ -167,7 +167,7 @@ async function hasPendingMigrations(url: string): Promise<boolean> {
 }
 
 /** Deletes every key under the run's queue prefix (SCAN, never KEYS, on a Redis others may use). */
-async function removeQueueKeys(env: NodeJS.ProcessEnv): Promise<void> {
+export async function removeQueueKeys(env: NodeJS.ProcessEnv): Promise<void> {
   const config = readRedisConfig(env);
   // A worker connection waits for Redis to be ready (a producer's would fail its first command).
   const redis = createRedisConnection(config, 'worker', 'demo-cleanup');
